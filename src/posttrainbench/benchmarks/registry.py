@@ -1,0 +1,23 @@
+"""The benchmark registry: one line per benchmark."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from posttrainbench._registry import Registry
+from posttrainbench.benchmarks.base import Benchmark
+
+__all__ = ["BENCHMARKS", "get_benchmark"]
+
+BENCHMARKS: Registry[type[Benchmark]] = Registry(
+    "benchmark",
+    {
+        "arith": "posttrainbench.benchmarks.arith:Arith",
+    },
+)
+
+
+@cache
+def get_benchmark(name: str) -> Benchmark:
+    """The benchmark called ``name`` (a registry id or ``module:Class``)."""
+    return BENCHMARKS.resolve(name)()

@@ -1,0 +1,77 @@
+"""The sandbox contract: run one argv with limits and mounts, kill the whole tree at the end."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Mount", "Sandbox", "SandboxRequest", "SandboxResult"]
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A host path made visible inside the sandbox (at the same path unless ``target``)."""
+
+    source: Path
+    writable: bool = False
+    target: Path | None = None
+
+    @property
+    def inside(self) -> Path:
+        """Where the mount appears inside the sandbox."""
+        return self.target or self.source
+
+
+@dataclass(frozen=True)
+class SandboxRequest:
+    """Everything a backend needs to run one agent process tree."""
+
+    argv: Sequence[str]
+    """Command to run; never contains the prompt (it arrives by file or stdin)."""
+    cwd: Path
+    """Working directory (inside the sandbox)."""
+    env: Mapping[str, str]
+    """The complete environment: an allow-list built by the caller, nothing is inherited."""
+    time_limit_s: float
+    """Wall-clock limit; at the limit the tree gets SIGTERM, then SIGKILL after the grace."""
+    output_path: Path
+    """JSON lines appended here, one per output line: {"ts", "stream", "line"}."""
+    mounts: Sequence[Mount] = ()
+    """Extra paths to expose; ``writable`` ones are the only places the agent can write."""
+    stdin_path: Path | None = None
+    """File fed to the process's stdin (the prompt, for CLIs that read it there)."""
+    network: bool = True
+    """False cuts the network off (a fresh network namespace), where the backend can."""
+    gpus: Sequence[int] = ()
+    """GPU indices to expose; CUDA_VISIBLE_DEVICES is set by the caller."""
+    kill_grace_s: float = 30.0
+    """Seconds between SIGTERM and SIGKILL at the time limit."""
+    extra: Mapping[str, str] = field(default_factory=dict)
+    """Backend-specific options."""
+
+
+@dataclass(frozen=True)
+class SandboxResult:
+    """How the process tree ended."""
+
+    exit_code: int | None
+    """Exit status of the top process; None when it was killed."""
+    timed_out: bool
+    """True when the time limit ended the run."""
+    duration_s: float
+
+
+class Sandbox(ABC):
+    """A way to run an agent's process tree with isolation and a hard time limit."""
+
+    name: str
+
+    @abstractmethod
+    def unavailable_reason(self) -> str | None:
+        """Why this backend cannot run here (None when it can)."""
+
+    @abstractmethod
+    def run(self, request: SandboxRequest) -> SandboxResult:
+        """Run ``request`` to completion or to its time limit; never leaves a process behind."""
