@@ -42,10 +42,21 @@ def append_jsonl(path: Path, record: dict[str, Any]) -> None:
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps(record, sort_keys=True) + "\n"
+    if _ends_without_newline(path):
+        line = "\n" + line  # close a line torn by a crash so this record stays whole
     with path.open("a", encoding="utf-8") as handle:
         handle.write(line)
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def _ends_without_newline(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            handle.seek(-1, os.SEEK_END)
+            return handle.read(1) != b"\n"
+    except (FileNotFoundError, OSError):
+        return False
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

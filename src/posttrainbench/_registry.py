@@ -44,8 +44,10 @@ class Registry(Generic[T]):
                 f"{self.kind} '{name}' needs the package '{error.name}', which is not "
                 f"installed. Install the matching extra, e.g. pip install 'posttrainbench[all]'."
             ) from error
+        obj: object = module
         try:
-            obj: T = getattr(module, attr)
+            for part in attr.split("."):
+                obj = getattr(obj, part)
         except AttributeError as error:
-            raise UserError(f"{target} has no attribute '{attr}'.") from error
-        return obj
+            raise UserError(f"{target}: '{module_name}' has no attribute '{attr}'.") from error
+        return obj  # type: ignore[return-value]

@@ -13,6 +13,7 @@ BENCHMARKS: Registry[type[Benchmark]] = Registry(
     "benchmark",
     {
         "arith": "posttrainbench.benchmarks.arith:Arith",
+        "arith-mini": "posttrainbench.benchmarks.arith:ArithMini",
     },
 )
 

@@ -1,0 +1,117 @@
+"""Does the CPU demo show a real gain? Build, evaluate, train, evaluate, for a few seeds.
+
+Run: HF_HUB_OFFLINE=1 /work/venv/bin/python benchmarks/demo_gain.py --seeds 0 1 2
+Training runs as the reference agent does (a subprocess of the recipe CLI, with a deadline),
+so its wall time includes importing torch and TRL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from posttrainbench.benchmarks.arith import Arith  # noqa: E402
+from posttrainbench.testing import build_tiny_model  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Run:
+    seed: int
+    build_s: float
+    train_s: float
+    base_eval_s: float
+    trained_eval_s: float
+    base_accuracy: float
+    trained_accuracy: float
+
+
+def evaluate(model_dir: Path, log_dir: Path) -> tuple[float, float]:
+    """Accuracy on the full test split and the wall time it took."""
+    from inspect_ai import eval as inspect_eval
+
+    bench = Arith()
+    start = time.perf_counter()
+    logs = inspect_eval(
+        bench.task(),
+        model="hf/local",
+        model_args={
+            "model_path": str(model_dir),
+            "device": "cpu",
+            "do_sample": False,
+            "batch_size": 32,
+        },
+        max_tokens=bench.generation.max_tokens,
+        temperature=0.0,
+        max_connections=32,
+        display="none",
+        log_dir=str(log_dir),
+    )
+    elapsed = time.perf_counter() - start
+    scores = logs[0].results.scores[0].metrics if logs[0].results else {}
+    return float(scores["accuracy"].value), elapsed
+
+
+def train(base: Path, out: Path, args: argparse.Namespace, seed: int) -> float:
+    """Run the recipe CLI with a deadline ``args.budget`` seconds away; wall seconds."""
+    start = time.time()
+    argv = [
+        sys.executable, "-m", "posttrainbench.agents.sft_recipe",
+        "--base-model", str(base), "--benchmark", "arith", "--output-dir", str(out),
+        "--deadline", f"{start + args.budget:.0f}", "--seed", str(seed),
+        "--steps", str(args.steps), "--train-size", str(args.train_size),
+        "--batch-size", str(args.batch_size),
+    ]  # fmt: skip
+    if args.lr is not None:
+        argv += ["--lr", str(args.lr)]
+    subprocess.run(argv, check=True)
+    return time.time() - start
+
+
+def one_seed(seed: int, args: argparse.Namespace, root: Path) -> Run:
+    start = time.perf_counter()
+    base = build_tiny_model(root / f"base-{seed}", seed=seed, preset=args.preset)
+    build_s = time.perf_counter() - start
+    base_acc, base_eval_s = evaluate(base, root / "logs")
+    trained = root / f"trained-{seed}"
+    train_s = train(base, trained, args, seed)
+    trained_acc, trained_eval_s = evaluate(trained, root / "logs")
+    return Run(seed, build_s, train_s, base_eval_s, trained_eval_s, base_acc, trained_acc)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--preset", choices=["demo", "test"], default="demo")
+    parser.add_argument("--budget", type=float, default=75.0, help="training wall seconds")
+    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--train-size", type=int, default=4000)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=None)
+    args = parser.parse_args()
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="ptb-demo-gain-") as tmp:
+        for seed in args.seeds:
+            run = one_seed(seed, args, Path(tmp))
+            runs.append(run)
+            print(
+                f"seed {run.seed}: build {run.build_s:.1f}s  train {run.train_s:.1f}s  "
+                f"eval {run.base_eval_s:.1f}s/{run.trained_eval_s:.1f}s  "
+                f"base {run.base_accuracy:.3f}  trained {run.trained_accuracy:.3f}",
+                flush=True,
+            )
+    gains = [run.trained_accuracy - run.base_accuracy for run in runs]
+    print(f"{vars(args)}\nmean gain {sum(gains) / len(gains):+.3f}  min gain {min(gains):+.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""Built-in agents.
+
+``noop`` submits the base model, ``reference`` runs the fixed SFT recipe, and ``command``
+runs any CLI given as a shell command.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from posttrainbench.agents.base import AgentContext, AgentInvocation
+from posttrainbench.errors import UserError
+
+__all__ = ["CommandAgent", "NoopAgent", "ReferenceAgent"]
+
+
+@dataclass(frozen=True)
+class NoopAgent:
+    """Copies the base model to final_model unchanged: scores the base score."""
+
+    env_keys: Sequence[str] = ()
+
+    @classmethod
+    def from_config(cls, config: str) -> NoopAgent:
+        """The noop agent takes no configuration."""
+        if config:
+            raise UserError("The noop agent takes no configuration (use --agent noop).")
+        return cls()
+
+    def invocation(self, context: AgentContext) -> AgentInvocation:
+        """Copy the base model with the harness's Python inside the sandbox."""
+        return AgentInvocation(
+            argv=[
+                context.python,
+                "-m",
+                "posttrainbench.agents.noop",
+                str(context.base_model),
+                str(context.final_model),
+            ]
+        )
+
+
+@dataclass(frozen=True)
+class ReferenceAgent:
+    """The fixed, non-agentic SFT recipe on the benchmark's allowed training data."""
+
+    steps: int | None = None
+    env_keys: Sequence[str] = ()
+
+    @classmethod
+    def from_config(cls, config: str) -> ReferenceAgent:
+        """``reference`` or ``reference:steps=N``."""
+        if not config:
+            return cls()
+        key, _, value = config.partition("=")
+        if key != "steps" or not value.isdigit():
+            raise UserError(f"Bad reference agent config '{config}': expected steps=N.")
+        return cls(steps=int(value))
+
+    def invocation(self, context: AgentContext) -> AgentInvocation:
+        """Run the SFT recipe until done or until the deadline."""
+        argv = [
+            context.python,
+            "-m",
+            "posttrainbench.agents.sft_recipe",
+            "--base-model",
+            str(context.base_model),
+            "--benchmark",
+            context.benchmark,
+            "--output-dir",
+            str(context.final_model),
+            "--deadline",
+            f"{context.deadline:.0f}",
+        ]
+        if self.steps is not None:
+            argv += ["--steps", str(self.steps)]
+        return AgentInvocation(argv=argv)
+
+
+@dataclass(frozen=True)
+class CommandAgent:
+    """Any CLI, given as a shell command with placeholders.
+
+    Placeholders: ``{prompt_file}``, ``{workspace}``, ``{task_dir}``, ``{final_model}``,
+    ``{base_model}``, ``{python}``. The prompt also arrives on stdin.
+    """
+
+    command: str
+    env_keys: Sequence[str] = ()
+
+    @classmethod
+    def from_config(cls, config: str) -> CommandAgent:
+        """``command:<shell command>``."""
+        if not config.strip():
+            raise UserError("The command agent needs a command: --agent 'command:./my-agent.sh'.")
+        return cls(command=config)
+
+    def invocation(self, context: AgentContext) -> AgentInvocation:
+        """Run the command under bash with placeholders filled in (shell-quoted)."""
+        values = {
+            "prompt_file": context.prompt_path,
+            "workspace": context.workspace,
+            "task_dir": context.task_dir,
+            "final_model": context.final_model,
+            "base_model": context.base_model,
+            "python": context.python,
+        }
+        try:
+            script = self.command.format(**{k: shlex.quote(str(v)) for k, v in values.items()})
+        except (KeyError, IndexError, ValueError) as error:
+            raise UserError(f"Bad placeholder in agent command: {error}") from error
+        return AgentInvocation(argv=["bash", "-c", script], stdin_path=context.prompt_path)

@@ -1,0 +1,22 @@
+"""The agent registry: one line per scaffold."""
+
+from __future__ import annotations
+
+from posttrainbench._registry import Registry
+from posttrainbench.agents.base import Agent, AgentFactory
+
+__all__ = ["AGENTS", "get_agent"]
+
+AGENTS: Registry[AgentFactory] = Registry(
+    "agent",
+    {
+        "noop": "posttrainbench.agents.builtin:NoopAgent.from_config",
+        "reference": "posttrainbench.agents.builtin:ReferenceAgent.from_config",
+        "command": "posttrainbench.agents.builtin:CommandAgent.from_config",
+    },
+)
+
+
+def get_agent(name: str, config: str = "") -> Agent:
+    """Build the agent ``name`` with its ``config`` string."""
+    return AGENTS.resolve(name)(config)

@@ -1,0 +1,246 @@
+"""The ``reference`` agent's fixed recipe: supervised fine-tuning with TRL on allowed data.
+
+Non-agentic and deterministic for a seed: it reads the benchmark's explicitly allowed
+training data, fine-tunes the base model on it (loss on the answer tokens only), stops
+early when the trial's deadline approaches, and always leaves a loadable model behind.
+Torch and TRL are imported inside the functions that need them, so importing this module
+is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from posttrainbench.errors import UserError
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase, TrainerCallback
+
+__all__ = ["default_learning_rate", "main", "train_sft"]
+
+# Models this small are trained from scratch (the toy demo) and want a large step size;
+# real base models are fine-tuned, where such a step would wreck them.
+_SMALL_MODEL_PARAMS = 50_000_000
+_END_OF_TURN = "<|im_end|>"
+
+
+def default_learning_rate(num_parameters: int) -> float:
+    """A learning rate suited to the model's size: large for toy models, small for real ones."""
+    return 3e-3 if num_parameters < _SMALL_MODEL_PARAMS else 1e-5
+
+
+def train_sft(
+    base_model: Path,
+    records: list[dict[str, Any]],
+    output_dir: Path,
+    *,
+    deadline: float | None = None,
+    max_steps: int = 600,
+    epochs: float = 3.0,
+    learning_rate: float | None = None,
+    batch_size: int = 32,
+    seed: int = 0,
+    save_margin_s: float = 5.0,
+) -> Path:
+    """Fine-tune ``base_model`` on prompt-completion ``records`` and save it to ``output_dir``.
+
+    The learning rate warms up, then follows a cosine decay over whichever runs out first,
+    the steps or the time left before the deadline, so a slow machine still ends training
+    with an annealed model rather than one cut off at full learning rate.
+
+    Args:
+        base_model: Hugging Face model directory (weights, tokenizer, chat template).
+        records: Conversational prompt-completion records, as TRL's SFTTrainer takes them.
+        output_dir: Where the trained model and tokenizer are written (replaced if present).
+        deadline: Epoch seconds by which the model must be saved; training stops
+            ``save_margin_s`` earlier. None: no time limit.
+        max_steps: Upper bound on optimizer steps (-1: only ``epochs`` bounds training).
+        epochs: Passes over ``records`` when ``max_steps`` is -1.
+        learning_rate: Peak learning rate; None picks ``default_learning_rate``.
+        batch_size: Records per optimizer step.
+        seed: Seed of the data order.
+        save_margin_s: Seconds before ``deadline`` at which training stops.
+
+    Returns:
+        ``output_dir``.
+    """
+    import datasets
+    from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback
+    from trl import SFTTrainer
+
+    datasets.disable_progress_bars()
+    model = AutoModelForCausalLM.from_pretrained(str(base_model), dtype="float32")
+    tokenizer = AutoTokenizer.from_pretrained(str(base_model))
+    lr = learning_rate or default_learning_rate(model.num_parameters())
+    steps = max_steps if max_steps > 0 else math.ceil(epochs * len(records) / batch_size)
+    stop_at = None if deadline is None else deadline - save_margin_s
+    with tempfile.TemporaryDirectory(prefix="ptb-sft-") as scratch:
+        trainer = SFTTrainer(
+            model=model,
+            args=_sft_config(Path(scratch), max_steps, epochs, lr, batch_size, seed),
+            train_dataset=datasets.Dataset.from_list(records),
+            processing_class=tokenizer,
+            callbacks=[_progress_callback(stop_at)],
+            optimizers=_optimizers(model, lr, _Schedule(steps, time.time(), stop_at)),
+        )
+        # Our callback prints one compact line per log; drop the raw dict printer.
+        trainer.remove_callback(PrinterCallback)
+        print(f"sft: {len(records)} records, lr {lr:g}, up to {steps} steps", flush=True)
+        trainer.train()
+    _save(trainer.model, tokenizer, output_dir)
+    print(f"sft: saved to {output_dir}", flush=True)
+    return output_dir
+
+
+@dataclass(frozen=True)
+class _Schedule:
+    """Learning-rate factor: linear warm-up, then cosine decay to zero at the budget's end."""
+
+    total_steps: int
+    start: float
+    """Epoch seconds when the time budget starts."""
+    stop_at: float | None
+    """Epoch seconds when training must stop (None: steps only)."""
+    warmup_steps: int = 10
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup_steps:
+            return (step + 1) / self.warmup_steps
+        progress = step / max(self.total_steps, 1)
+        if self.stop_at is not None:
+            elapsed = time.time() - self.start
+            progress = max(progress, elapsed / max(self.stop_at - self.start, 1e-6))
+        return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def _optimizers(model: PreTrainedModel, lr: float, schedule: _Schedule) -> tuple[Any, Any]:
+    """AdamW and the time-aware schedule, in the form ``Trainer(optimizers=...)`` takes."""
+    import torch
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+
+
+def _sft_config(
+    scratch: Path, max_steps: int, epochs: float, lr: float, batch_size: int, seed: int
+) -> Any:
+    """Training arguments: no checkpoints, no reporting, fp32 on CPU, bf16 on a GPU."""
+    import torch
+    from trl import SFTConfig
+
+    on_gpu = torch.cuda.is_available()
+    with warnings.catch_warnings():
+        # Renamed to activation_checkpointing in transformers 5; the old name works on 4.x too.
+        warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*deprecated")
+        return SFTConfig(
+            output_dir=str(scratch),
+            max_steps=max_steps,
+            num_train_epochs=epochs,
+            learning_rate=lr,
+            per_device_train_batch_size=batch_size,
+            use_cpu=not on_gpu,
+            bf16=on_gpu and torch.cuda.is_bf16_supported(),
+            gradient_checkpointing=False,
+            completion_only_loss=True,
+            max_length=1024,
+            logging_steps=10,
+            save_strategy="no",
+            report_to="none",
+            disable_tqdm=True,
+            seed=seed,
+            data_seed=seed,
+            dataloader_num_workers=0,
+        )
+
+
+def _progress_callback(stop_at: float | None) -> TrainerCallback:
+    """A callback that prints step and loss, and stops training at ``stop_at`` (epoch s)."""
+    from transformers import TrainerCallback
+
+    class _Progress(TrainerCallback):  # type: ignore[misc]
+        def on_log(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            logs = kwargs.get("logs") or {}
+            if "loss" in logs:
+                print(f"sft: step {state.global_step} loss {logs['loss']:.4f}", flush=True)
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if stop_at is not None and time.time() > stop_at:
+                print(f"sft: deadline near, stopping at step {state.global_step}", flush=True)
+                control.should_training_stop = True
+
+    return _Progress()
+
+
+def _save(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, output_dir: Path) -> None:
+    """Write model and tokenizer atomically; generation stops at the end-of-turn token."""
+    end_of_turn = tokenizer.convert_tokens_to_ids(_END_OF_TURN)
+    if isinstance(end_of_turn, int) and end_of_turn != tokenizer.unk_token_id:
+        # The recipe teaches the model to end its turn with <|im_end|>: declare it a stop.
+        eos = model.generation_config.eos_token_id
+        stops = [eos] if isinstance(eos, int) else list(eos or [])
+        if end_of_turn not in stops:
+            model.generation_config.eos_token_id = [end_of_turn, *stops]
+    staging = output_dir.with_name(output_dir.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    model.save_pretrained(str(staging))
+    tokenizer.save_pretrained(str(staging))
+    shutil.rmtree(output_dir, ignore_errors=True)
+    staging.rename(output_dir)
+
+
+def _training_records(benchmark: str, n: int, seed: int) -> list[dict[str, Any]]:
+    """The benchmark's allowed training data as prompt-completion records."""
+    from posttrainbench.benchmarks import get_benchmark
+    from posttrainbench.benchmarks.arith import TRAIN_SEED, Arith, training_messages
+
+    bench = get_benchmark(benchmark)
+    if not isinstance(bench, Arith):
+        raise UserError(
+            f"The reference recipe has no allowed training data for '{benchmark}' yet "
+            "(supported: arith)."
+        )
+    return training_messages(bench.train_items(n, seed=TRAIN_SEED + seed))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m posttrainbench.agents.sft_recipe --base-model P --benchmark B --output-dir O``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--base-model", type=Path, required=True)
+    parser.add_argument("--benchmark", required=True)
+    parser.add_argument("--output-dir", type=Path, required=True)
+    parser.add_argument("--deadline", type=float, default=None, help="epoch seconds")
+    parser.add_argument("--steps", type=int, default=600, help="max optimizer steps")
+    parser.add_argument("--train-size", type=int, default=4000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lr", type=float, default=None, help="peak learning rate")
+    parser.add_argument("--batch-size", type=int, default=32)
+    args = parser.parse_args(argv)
+    try:
+        records = _training_records(args.benchmark, args.train_size, args.seed)
+    except UserError as error:
+        print(f"sft: {error}", file=sys.stderr, flush=True)
+        return 2
+    train_sft(
+        args.base_model,
+        records,
+        args.output_dir,
+        deadline=args.deadline,
+        max_steps=args.steps,
+        learning_rate=args.lr,
+        batch_size=args.batch_size,
+        seed=args.seed,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,239 @@
+"""Arith: a synthetic toy benchmark of one-step addition and subtraction word problems.
+
+The questions come from templates (a name, an object, a verb and two small numbers), so
+the benchmark needs no download and runs anywhere. It exists for demos and CI: a tiny
+model trained for a minute on a CPU can learn it, which makes the whole post-training
+loop observable end to end. Its numbers mean nothing outside the harness.
+
+The test split is fixed (seed ``TEST_SEED``); the allowed training data is any number of
+items drawn with another seed, never repeating a test question.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from typing import TYPE_CHECKING, Any
+
+from typing_extensions import override
+
+from posttrainbench.benchmarks.base import Benchmark, GenerationSettings, TestItem
+
+if TYPE_CHECKING:
+    from inspect_ai import Task
+    from inspect_ai.scorer import Scorer
+
+__all__ = [
+    "TEST_SEED",
+    "TEST_SIZE",
+    "TRAIN_SEED",
+    "Arith",
+    "ArithMini",
+    "answer_text",
+    "extract_last_integer",
+    "last_integer",
+    "test_split",
+    "train_split",
+    "training_messages",
+]
+
+TEST_SEED = 20240601
+"""Seed of the fixed test split."""
+TEST_SIZE = 200
+"""Number of test items."""
+TRAIN_SEED = 7
+"""Default seed of the training split (any seed other than TEST_SEED is allowed)."""
+MAX_OPERAND = 9
+"""Largest number added or taken away; sums stay below 2 * MAX_OPERAND + 1."""
+
+_NAMES = (
+    ("Mia", "She"),
+    ("Leo", "He"),
+    ("Ava", "She"),
+    ("Sam", "He"),
+    ("Zoe", "She"),
+    ("Max", "He"),
+    ("Emma", "She"),
+    ("Noah", "He"),
+    ("Lily", "She"),
+    ("Omar", "He"),
+    ("Nina", "She"),
+    ("Ben", "He"),
+)
+_OBJECTS = (
+    "pencils",
+    "apples",
+    "stickers",
+    "marbles",
+    "books",
+    "coins",
+    "cards",
+    "shells",
+    "cookies",
+    "stamps",
+    "balloons",
+    "candies",
+)
+_GAIN_VERBS = ("gets {n} more", "finds {n} more", "buys {n} more", "is given {n} more")
+_LOSS_VERBS = ("gives away {n}", "loses {n}", "sells {n}", "eats {n}")
+_INTEGER = re.compile(r"-?\d+")
+
+
+def _question(rng: random.Random) -> tuple[str, int]:
+    """One random word problem and its answer."""
+    name, pronoun = rng.choice(_NAMES)
+    things = rng.choice(_OBJECTS)
+    x, y = rng.randint(1, MAX_OPERAND), rng.randint(1, MAX_OPERAND)
+    if rng.random() < 0.5:
+        start, change, verb, answer = x, y, rng.choice(_GAIN_VERBS), x + y
+    else:
+        # Taking y away from x + y keeps every result non-negative and the operands small.
+        start, change, verb, answer = x + y, y, rng.choice(_LOSS_VERBS), x
+    question = (
+        f"{name} has {start} {things}. {pronoun} {verb.format(n=change)}. "
+        f"How many {things} does {name} have now?"
+    )
+    return question, answer
+
+
+def _draw(n: int, seed: int, prefix: str, exclude: frozenset[str]) -> list[TestItem]:
+    """``n`` distinct items from ``seed``, skipping questions in ``exclude``."""
+    rng = random.Random(seed)
+    items: list[TestItem] = []
+    seen = set(exclude)
+    while len(items) < n:
+        question, answer = _question(rng)
+        if question in seen:
+            continue
+        seen.add(question)
+        items.append(
+            TestItem(id=f"{prefix}-{len(items):05d}", question=question, answer=str(answer))
+        )
+    return items
+
+
+def test_split() -> list[TestItem]:
+    """The fixed held-out test split (``TEST_SIZE`` items, always the same)."""
+    return _draw(TEST_SIZE, TEST_SEED, "arith-test", frozenset())
+
+
+def train_split(n: int, seed: int = TRAIN_SEED) -> list[TestItem]:
+    """``n`` training items drawn with ``seed``; no question of the test split appears.
+
+    Args:
+        n: Number of items.
+        seed: Generator seed; the same seed always gives the same items.
+
+    Returns:
+        Distinct items, none equal to a test question.
+    """
+    if seed == TEST_SEED:
+        raise ValueError("The test seed cannot be used for training data.")
+    test_questions = frozenset(item.question for item in test_split())
+    return _draw(n, seed, f"arith-train{seed}", test_questions)
+
+
+def answer_text(answer: str) -> str:
+    """The assistant reply the training data teaches for ``answer``."""
+    return f"The answer is {answer}."
+
+
+def training_messages(items: list[TestItem]) -> list[dict[str, Any]]:
+    """Items as conversational prompt-completion records, the form TRL's SFTTrainer takes.
+
+    Args:
+        items: Training items (from ``train_split``).
+
+    Returns:
+        One ``{"prompt": [user message], "completion": [assistant message]}`` per item.
+    """
+    return [
+        {
+            "prompt": [{"role": "user", "content": item.question}],
+            "completion": [{"role": "assistant", "content": answer_text(item.answer)}],
+        }
+        for item in items
+    ]
+
+
+def extract_last_integer(text: str) -> str | None:
+    """The last integer written in ``text`` (normalised, e.g. ``"007"`` -> ``"7"``), if any."""
+    matches = _INTEGER.findall(text)
+    return str(int(matches[-1])) if matches else None
+
+
+def last_integer() -> Scorer:
+    """A scorer: correct when the completion's last integer equals the target."""
+    from inspect_ai.scorer import CORRECT, INCORRECT, Score, Target, accuracy, scorer, stderr
+    from inspect_ai.solver import TaskState
+
+    @scorer(metrics=[accuracy(), stderr()])
+    def last_integer_match() -> Scorer:
+        async def score(state: TaskState, target: Target) -> Score:
+            completion = state.output.completion
+            answer = extract_last_integer(completion)
+            correct = answer is not None and answer == extract_last_integer(target.text)
+            return Score(
+                value=CORRECT if correct else INCORRECT, answer=answer, explanation=completion
+            )
+
+        return score
+
+    return last_integer_match()
+
+
+class Arith(Benchmark):
+    """Toy arithmetic word problems (add or subtract two numbers up to 9)."""
+
+    id = "arith"
+    title = "Arith (toy arithmetic word problems)"
+    toy = True
+    default_limit = 50
+    generation = GenerationSettings(max_tokens=16, temperature=0.0, fallback_max_tokens=(8,))
+    allowed_training_data = (
+        "Any number of synthetic arith problems from "
+        "posttrainbench.benchmarks.arith.train_split(n, seed) with a seed other than the "
+        "test seed; they never repeat a test question."
+    )
+
+    @override
+    def test_items(self) -> list[TestItem]:
+        """The fixed test split."""
+        return test_split()
+
+    def train_items(self, n: int, seed: int = TRAIN_SEED) -> list[TestItem]:
+        """``n`` items of allowed training data (see ``train_split``)."""
+        return train_split(n, seed)
+
+    @override
+    def task(self, limit: int | None = None) -> Task:
+        """Greedy generation over the test items, scored on the last integer written."""
+        from inspect_ai import Task
+        from inspect_ai.dataset import MemoryDataset, Sample
+        from inspect_ai.model import GenerateConfig
+        from inspect_ai.solver import generate
+
+        items = self.test_items()[:limit]
+        samples = [Sample(input=item.question, target=item.answer, id=item.id) for item in items]
+        return Task(
+            name=self.id,
+            dataset=MemoryDataset(samples, name=self.id),
+            solver=generate(),
+            scorer=last_integer(),
+            config=GenerateConfig(
+                max_tokens=self.generation.max_tokens, temperature=self.generation.temperature
+            ),
+        )
+
+
+class ArithMini(Arith):
+    """The first 24 items of arith's test split: a smoke test of a setup in seconds."""
+
+    id = "arith-mini"
+    title = "Arith mini (24-item smoke test of the toy benchmark)"
+    default_limit = 24
+
+    @override
+    def test_items(self) -> list[TestItem]:
+        """The first 24 test items of arith."""
+        return test_split()[:24]

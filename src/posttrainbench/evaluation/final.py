@@ -1,0 +1,61 @@
+"""The final evaluation, run by the harness in a process of its own.
+
+``python -m posttrainbench.evaluation.final --model-dir M --benchmark B --family F --out DIR``
+writes ``DIR/metrics.json`` on success, or ``DIR/error.json`` and exits with
+:data:`EXIT_MODEL_UNUSABLE` when the model cannot be evaluated. It never reads the
+agent's workspace except the model directory it is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from posttrainbench._fileio import atomic_write_text
+from posttrainbench.benchmarks import get_benchmark
+from posttrainbench.catalog import ModelFamily
+from posttrainbench.evaluation.engine import EvaluationError, evaluate_model
+
+__all__ = ["EXIT_MODEL_UNUSABLE", "main"]
+
+EXIT_MODEL_UNUSABLE = 3
+"""Exit status meaning: the submitted model does not load or produces no score."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--model-dir", type=Path, required=True)
+    parser.add_argument("--benchmark", required=True)
+    parser.add_argument("--family", required=True, choices=[f.value for f in ModelFamily])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--limit", type=int, default=-1, help="-1: the full test split")
+    parser.add_argument("--max-tokens", type=int, default=None)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one evaluation attempt; see the module docstring for the contract."""
+    args = _parser().parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    try:
+        metrics = evaluate_model(
+            args.model_dir,
+            get_benchmark(args.benchmark),
+            ModelFamily(args.family),
+            log_dir=args.out / "logs",
+            limit=None if args.limit < 0 else args.limit,
+            max_tokens=args.max_tokens,
+        )
+    except EvaluationError as error:
+        atomic_write_text(args.out / "error.json", json.dumps({"error": str(error)}, indent=2))
+        print(f"evaluation failed: {error}", file=sys.stderr)
+        return EXIT_MODEL_UNUSABLE
+    atomic_write_text(args.out / "metrics.json", metrics.model_dump_json(indent=2))
+    print(f"{args.benchmark}: accuracy {metrics.accuracy:.4f} on {metrics.n} items")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""``result.json``: the final, published outcome of one trial."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["TrialResult"]
+
+
+class TrialResult(BaseModel):
+    """What a trial scored, and why that is its score."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    trial_id: str
+    experiment: str
+    agent: str
+    agent_config: str
+    model: str
+    benchmark: str
+    hours: float
+    replicate: int
+    score: float | None
+    """The score that counts: the raw score, or the base score when a fallback applies."""
+    raw_score: float | None
+    """What the submitted model scored (None when it could not be evaluated)."""
+    base_score: float | None
+    """The base model's score, when it was needed for a fallback."""
+    stderr: float | None
+    fallback_reason: str | None
+    """Why the base score replaced the raw score (no model, failed evaluation, flagged)."""
+    audit_verdict: str
+    solve_seconds: float
+    """Wall time the agent ran (summed over resumed attempts)."""
+    solve_outcome: str
+    """How the agent ended: exited, timed_out, time_over."""
+    harness_version: str
+    finished_at: str

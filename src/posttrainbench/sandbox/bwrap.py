@@ -1,0 +1,258 @@
+"""The ``bwrap`` backend: bubblewrap with an empty root, PID namespace and read-only system.
+
+The sandbox sees the system directories and the harness's Python read-only, a private
+``/proc``, ``/dev`` and ``/tmp``, and the request's mounts; nothing else of the host
+(no ``/root``, ``/home``, other trials' run directories or the harness's files).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from typing_extensions import override
+
+from posttrainbench.errors import UserError
+from posttrainbench.sandbox._runner import Launch, run_tree
+from posttrainbench.sandbox.base import Sandbox, SandboxRequest, SandboxResult
+
+__all__ = ["BwrapSandbox", "HostLayout", "build_bwrap_argv", "host_layout"]
+
+_SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/etc")
+_INSTALL_HINT = "install it with `apt-get install bubblewrap` (or `dnf install bubblewrap`)"
+
+
+@dataclass(frozen=True)
+class HostLayout:
+    """The host paths a sandbox shows besides the request's mounts."""
+
+    ro_binds: tuple[Path, ...] = ()
+    """Directories bound read-only at the same path, parents before children."""
+    symlinks: tuple[tuple[str, Path], ...] = ()
+    """``(target, link)`` pairs recreated inside (merged-/usr systems link /bin to usr/bin)."""
+    gpu_devices: tuple[Path, ...] = ()
+    """NVIDIA device nodes, exposed only when the request asks for GPUs."""
+
+
+def host_layout() -> HostLayout:
+    """Inspect this host: system directories, the Python installation, GPU device nodes."""
+    system: list[Path] = []
+    symlinks: list[tuple[str, Path]] = []
+    for name in _SYSTEM_DIRS:
+        path = Path(name)
+        if path.is_symlink():
+            symlinks.append((str(path.readlink()), path))
+        elif path.is_dir():
+            system.append(path)
+    python = [path for path in _python_dirs() if not _covered(path.resolve(), system)]
+    return HostLayout(
+        ro_binds=_outermost([*system, *python]),
+        symlinks=tuple(symlinks),
+        gpu_devices=tuple(sorted(Path("/dev").glob("nvidia*"))),
+    )
+
+
+def build_bwrap_argv(
+    request: SandboxRequest,
+    layout: HostLayout,
+    *,
+    bwrap: str = "bwrap",
+    env_fd: int | None = None,
+    info_fd: int | None = None,
+) -> list[str]:
+    """The bwrap command line that runs ``request`` (a pure function of its arguments).
+
+    Args:
+        request: What to run, with its mounts, environment and isolation options.
+        layout: The host paths to show besides the mounts (see ``host_layout``).
+        bwrap: The bwrap executable.
+        env_fd: A descriptor holding ``bwrap_env_args(request.env)`` NUL-separated; when
+            given, the environment travels through it instead of the command line, where
+            any host user could read API keys in ``ps``.
+        info_fd: A descriptor bwrap writes the sandbox's namespace ids to, as JSON.
+    """
+    argv = [bwrap, *_isolation_args(request), *_filesystem_args(request, layout)]
+    argv += ["--args", str(env_fd)] if env_fd is not None else bwrap_env_args(request.env)
+    argv += ["--info-fd", str(info_fd)] if info_fd is not None else []
+    return [*argv, "--chdir", str(request.cwd), "--", *request.argv]
+
+
+def bwrap_env_args(env: Mapping[str, str]) -> list[str]:
+    """Options that give the sandbox exactly ``env``, nothing inherited."""
+    args = ["--clearenv"]
+    for key, value in env.items():
+        args += ["--setenv", key, value]
+    return args
+
+
+def _isolation_args(request: SandboxRequest) -> list[str]:
+    # Run as root without a user namespace, bwrap keeps every capability by default:
+    # with CAP_SYS_ADMIN the agent could remount binds writable or mount the host's disk.
+    # Dropped, they stay dropped: bwrap sets no_new_privs, so no exec can regain them.
+    args = ["--cap-drop", "ALL", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
+    args += ["--unshare-cgroup-try", "--die-with-parent", "--new-session"]
+    if not request.network:
+        args.append("--unshare-net")
+    return args
+
+
+def _filesystem_args(request: SandboxRequest, layout: HostLayout) -> list[str]:
+    args: list[str] = []
+    for path in layout.ro_binds:
+        args += ["--ro-bind", str(path), str(path)]
+    for target, link in layout.symlinks:
+        args += ["--symlink", target, str(link)]
+    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    if request.gpus:
+        for device in layout.gpu_devices:
+            args += ["--dev-bind", str(device), str(device)]
+        # The CUDA driver and NVML read the PCI topology from /sys.
+        args += ["--ro-bind", "/sys", "/sys"]
+    # Parents first, so that a mount inside another one is not hidden by it.
+    for mount in sorted(request.mounts, key=lambda mount: len(mount.inside.parts)):
+        kind = "--bind" if mount.writable else "--ro-bind"
+        args += [kind, str(mount.source), str(mount.inside)]
+    return args
+
+
+@functools.cache
+def _python_dirs() -> tuple[Path, ...]:
+    """Where the harness's Python finds its modules, as a fresh interpreter sees them.
+
+    Asking a fresh interpreter, rather than reading ``sys.path``, leaves out the
+    harness's script directory and working directory (a home directory, often) while
+    keeping what ``.pth`` files add, such as an editable install's ``src`` directory.
+    """
+    fresh = subprocess.run(
+        [sys.executable, "-I", "-c", "import sys; print('\\n'.join(sys.path))"],
+        env={},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    # The package itself, in case an import hook rather than sys.path finds it.
+    here = Path(__file__).resolve().parents[2]
+    dirs = [Path(sys.base_prefix), Path(sys.prefix), here]
+    for entry in map(Path, fresh):
+        if entry.is_absolute() and entry.exists():
+            dirs.append(entry if entry.is_dir() else entry.parent)
+    # A symlinked installation is reached by both names: its own links may use either.
+    return tuple(dict.fromkeys([*dirs, *(path.resolve() for path in dirs)]))
+
+
+def _covered(path: Path, outers: list[Path]) -> bool:
+    return any(path.is_relative_to(outer) for outer in outers)
+
+
+def _outermost(paths: list[Path]) -> tuple[Path, ...]:
+    kept: list[Path] = []
+    for path in sorted(set(paths), key=lambda path: (len(path.parts), path)):
+        if not _covered(path, kept):
+            kept.append(path)
+    return tuple(kept)
+
+
+@functools.cache
+def _probe(bwrap: str) -> str | None:
+    """Why ``bwrap`` cannot build a sandbox here (None when it can)."""
+    try:
+        probe = subprocess.run(
+            [bwrap, "--ro-bind", "/", "/", "true"],
+            env={"PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"`{bwrap} --ro-bind / / true` could not run ({error}); {_INSTALL_HINT}."
+    if probe.returncode == 0:
+        return None
+    return (
+        f"`{bwrap} --ro-bind / / true` fails here ({probe.stderr.strip()}). Unprivileged "
+        "user namespaces are probably disabled: enable them (sysctl "
+        "kernel.unprivileged_userns_clone=1 or user.max_user_namespaces > 0; in a "
+        "container, allow them or run it privileged), or use the 'process' sandbox."
+    )
+
+
+@contextmanager
+def _memory_file(name: str, content: bytes = b"") -> Iterator[int]:
+    """A descriptor on an anonymous file holding ``content``, read from its start."""
+    fd = os.memfd_create(name)
+    try:
+        with os.fdopen(fd, "wb", closefd=False) as file:
+            file.write(content)
+        os.lseek(fd, 0, os.SEEK_SET)
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _read_pid_namespace(info_fd: int) -> int | None:
+    """The sandbox's PID namespace from bwrap's ``--info-fd`` JSON, once it is written."""
+    try:
+        info = json.loads(os.pread(info_fd, 1 << 16, 0))
+    except ValueError:
+        return None  # not written yet (or half written)
+    namespace = info.get("pid-namespace")
+    return namespace if isinstance(namespace, int) else None
+
+
+class BwrapSandbox(Sandbox):
+    """Runs the argv under bubblewrap: its own PID, IPC and UTS namespaces, no capabilities.
+
+    Only the request's mounts are writable (besides a private ``/tmp``). The environment
+    is ``request.env`` plus ``PWD``, which ``bwrap --chdir`` always sets. The SIGTERM at
+    the time limit goes to the processes inside; the SIGKILL after the grace also kills
+    bwrap itself, whose death (``--die-with-parent`` on an ``--unshare-pid`` sandbox)
+    tears down the whole PID namespace, so no process of the agent can survive it.
+    """
+
+    name = "bwrap"
+
+    def __init__(self, bwrap: str | None = None) -> None:
+        self._bwrap = bwrap
+
+    def _binary(self) -> str | None:
+        if self._bwrap is not None:
+            return shutil.which(self._bwrap)
+        # A harness started with a bare PATH still finds the distribution's bwrap.
+        return shutil.which("bwrap") or shutil.which("bwrap", path="/usr/bin")
+
+    @override
+    def unavailable_reason(self) -> str | None:
+        binary = self._binary()
+        if binary is None:
+            return f"bubblewrap (bwrap) is not installed; {_INSTALL_HINT}."
+        return _probe(binary)
+
+    @override
+    def run(self, request: SandboxRequest) -> SandboxResult:
+        binary = self._binary()
+        reason = self.unavailable_reason()
+        if binary is None or reason is not None:
+            raise UserError(f"The bwrap sandbox cannot run here: {reason}")
+        env = b"".join(os.fsencode(arg) + b"\0" for arg in bwrap_env_args(request.env))
+        with _memory_file("ptb-bwrap-env", env) as env_fd, _memory_file("ptb-bwrap-info") as info:
+            argv = build_bwrap_argv(
+                request, host_layout(), bwrap=binary, env_fd=env_fd, info_fd=info
+            )
+            launch = Launch(
+                argv=argv,
+                env={},
+                cwd=Path("/"),
+                # bwrap must survive the SIGTERM: its death would kill the agent at once,
+                # leaving it no grace to save its work.
+                term_top=False,
+                pass_fds=(env_fd, info),
+                pid_namespace=functools.partial(_read_pid_namespace, info),
+            )
+            return run_tree(launch, request)

@@ -1,0 +1,93 @@
+"""Every file name of a trial's run directory, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["RUN_FORMAT_VERSION", "TrialPaths"]
+
+RUN_FORMAT_VERSION = 1
+"""Bumped when the run-directory layout changes incompatibly."""
+
+
+@dataclass(frozen=True)
+class TrialPaths:
+    """Paths inside ``runs/<experiment>/<trial-id>/``."""
+
+    root: Path
+
+    @property
+    def trial_json(self) -> Path:
+        """Spec and provenance, written once when the trial is created."""
+        return self.root / "trial.json"
+
+    @property
+    def events(self) -> Path:
+        """Append-only phase events."""
+        return self.root / "events.jsonl"
+
+    @property
+    def prompt(self) -> Path:
+        """The rendered prompt given to the agent."""
+        return self.root / "prompt.txt"
+
+    @property
+    def workspace(self) -> Path:
+        """What the agent saw and wrote; the only place it can write."""
+        return self.root / "workspace"
+
+    @property
+    def task_dir(self) -> Path:
+        """Harness-given files inside the workspace (evaluate.py, templates/, timer.sh)."""
+        return self.workspace / "task"
+
+    @property
+    def final_model(self) -> Path:
+        """Where the agent must leave its submission."""
+        return self.workspace / "final_model"
+
+    @property
+    def agent_dir(self) -> Path:
+        """Raw agent stream and (later) the normalised trace."""
+        return self.root / "agent"
+
+    @property
+    def raw_stream(self) -> Path:
+        """Every line the agent printed, timestamped, as JSON lines."""
+        return self.agent_dir / "raw.jsonl"
+
+    @property
+    def solve_outcome(self) -> Path:
+        """How the agent's process ended (written as soon as it ends)."""
+        return self.agent_dir / "solve_outcome.json"
+
+    @property
+    def monitor(self) -> Path:
+        """Periodic resource samples during solve."""
+        return self.root / "monitor.jsonl"
+
+    @property
+    def submission(self) -> Path:
+        """Manifest of final_model (files, sizes, hashes) frozen after solve."""
+        return self.root / "submission.json"
+
+    @property
+    def audit(self) -> Path:
+        """Audit findings and verdict."""
+        return self.root / "audit.json"
+
+    @property
+    def eval_dir(self) -> Path:
+        """Final evaluation outputs (inspect logs, metrics.json)."""
+        return self.root / "eval"
+
+    @property
+    def eval_outcome(self) -> Path:
+        """What the evaluate phase concluded (score or failure reason, fallback)."""
+        return self.eval_dir / "outcome.json"
+
+    @property
+    def result(self) -> Path:
+        """The trial's final result."""
+        return self.root / "result.json"

@@ -1,0 +1,325 @@
+"""Running one trial: one method per phase, each recorded, each resumable after a crash."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from posttrainbench import __version__
+from posttrainbench._fileio import atomic_write_text
+from posttrainbench.agents import Agent, AgentContext, get_agent
+from posttrainbench.audit import AuditReport, run_audit
+from posttrainbench.benchmarks import Benchmark, get_benchmark
+from posttrainbench.catalog import ResolvedModel, resolve_model
+from posttrainbench.errors import UserError
+from posttrainbench.results import ResultStore, TrialResult, TrialRow
+from posttrainbench.sandbox import Mount, SandboxRequest, get_sandbox
+from posttrainbench.trial.agent_env import agent_environment
+from posttrainbench.trial.events import PHASES, EventLog, Phase, utc_now
+from posttrainbench.trial.failpoints import failpoint
+from posttrainbench.trial.layout import RUN_FORMAT_VERSION, TrialPaths
+from posttrainbench.trial.manifest import UnsafeLinkError, manifest
+from posttrainbench.trial.monitor import ResourceMonitor
+from posttrainbench.trial.provenance import provenance
+from posttrainbench.trial.scoring import base_score, evaluate_submission
+from posttrainbench.trial.spec import TrialSpec
+from posttrainbench.trial.workspace import prepare_workspace
+
+__all__ = ["TrialRunner", "index_path", "trial_dir"]
+
+PhaseResult = tuple[str, dict[str, Any]]
+
+
+def index_path(runs_root: Path) -> Path:
+    """The SQLite index of a runs directory."""
+    return runs_root / "index.sqlite"
+
+
+def trial_dir(runs_root: Path, spec: TrialSpec) -> Path:
+    """Where the run directory of ``spec`` lives."""
+    return runs_root / spec.experiment / spec.trial_id
+
+
+def _grace_s(hours: float) -> float:
+    # Upstream allows 5 minutes past the budget for wrap-up; short demo budgets get less.
+    return min(300.0, max(10.0, hours * 3600 * 0.05))
+
+
+@dataclass
+class TrialRunner:
+    """Runs ``spec`` under ``runs_root``, resuming after the last finished phase."""
+
+    spec: TrialSpec
+    runs_root: Path
+    log: Callable[[str], None] = print
+    monitor_interval_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        # Agents run elsewhere (their cwd is the workspace): every path must be absolute.
+        self.runs_root = self.runs_root.absolute()
+        # Validate everything a user can get wrong before anything is written.
+        self.benchmark: Benchmark = get_benchmark(self.spec.benchmark)
+        self.agent: Agent = get_agent(self.spec.agent, self.spec.agent_config)
+        self.model: ResolvedModel = resolve_model(self.spec.model)
+        self.sandbox = get_sandbox(None if self.spec.sandbox == "auto" else self.spec.sandbox)
+        self.paths = TrialPaths(trial_dir(self.runs_root, self.spec))
+        self.events = EventLog(self.paths.events)
+        self.store = ResultStore(index_path(self.runs_root))
+
+    def run(self) -> TrialResult:
+        """Run every unfinished phase in order and return the result."""
+        self._open_run_dir()
+        for phase in PHASES:
+            if self.events.ended(phase) is not None:
+                continue
+            attempt = self.events.start(phase)
+            self._index(phase.value)
+            self.log(
+                f"[{self.spec.trial_id}] {phase.value}"
+                + (f" (resumed, attempt {attempt})" if attempt > 1 else "")
+            )
+            failpoint(f"{phase.value}.start")
+            outcome, data = getattr(self, f"_{phase.value}")()
+            failpoint(f"{phase.value}.before_end")
+            self.events.end(phase, outcome, data)
+        self._index("done")
+        return TrialResult.model_validate_json(self.paths.result.read_text())
+
+    # -- run directory ---------------------------------------------------------------------
+
+    def _open_run_dir(self) -> None:
+        trial_json = self.paths.trial_json
+        if trial_json.exists():
+            self._check_existing(json.loads(trial_json.read_text()))
+            return
+        try:
+            self.paths.root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UserError(
+                f"Cannot create the run directory {self.paths.root}: {error}. "
+                "Choose a writable --runs-dir."
+            ) from error
+        record = {
+            "format_version": RUN_FORMAT_VERSION,
+            "trial_id": self.spec.trial_id,
+            "spec": self.spec.model_dump(),
+            "created_at": utc_now(),
+            "model_path": str(self.model.path),
+            "model_family": self.model.family.value,
+            "sandbox": self.sandbox.name,
+            "provenance": provenance(),
+        }
+        atomic_write_text(trial_json, json.dumps(record, indent=2))
+
+    def _check_existing(self, record: dict[str, Any]) -> None:
+        version = record.get("format_version")
+        if version != RUN_FORMAT_VERSION:
+            raise UserError(
+                f"{self.paths.root} was written by a harness with run format {version}; this "
+                f"harness (v{__version__}) reads format {RUN_FORMAT_VERSION}. Use another "
+                "--runs-dir or --experiment, or the harness version that wrote it."
+            )
+        stored = TrialSpec.model_validate(record["spec"])
+        if stored.identity() != self.spec.identity():
+            raise UserError(f"{self.paths.root} belongs to a different trial spec.")
+
+    def _index(self, phase: str) -> None:
+        spec = self.spec
+        agent = f"{spec.agent}:{spec.agent_config}" if spec.agent_config else spec.agent
+        self.store.upsert_trial(
+            TrialRow(
+                spec.trial_id,
+                spec.experiment,
+                agent,
+                spec.model,
+                spec.benchmark,
+                spec.hours,
+                spec.replicate,
+                str(self.paths.root),
+                phase,
+                utc_now(),
+            )
+        )
+
+    def _phase_data(self, phase: Phase) -> dict[str, Any]:
+        record = self.events.ended(phase)
+        assert record is not None, f"{phase} has not finished"
+        data: dict[str, Any] = record.get("data", {})
+        return data
+
+    # -- phases ----------------------------------------------------------------------------
+
+    def _prepare(self) -> PhaseResult:
+        prepared = prepare_workspace(
+            self.spec, self.benchmark, self.model, self.paths, now=time.time()
+        )
+        return "ok", {"deadline": prepared.deadline, "given_files": prepared.given_files}
+
+    def _solve(self) -> PhaseResult:
+        if self.paths.solve_outcome.exists():
+            # The agent already ended before a crash: never run it twice.
+            return self._solve_result(json.loads(self.paths.solve_outcome.read_text()))
+        deadline = float(self._phase_data(Phase.PREPARE)["deadline"])
+        remaining = deadline + _grace_s(self.spec.hours) - time.time()
+        if remaining <= 0:
+            record: dict[str, Any] = {"outcome": "time_over", "ended_at": time.time()}
+        else:
+            record = self._run_agent(deadline, remaining)
+        atomic_write_text(self.paths.solve_outcome, json.dumps(record, indent=2))
+        return self._solve_result(record)
+
+    def _solve_result(self, record: dict[str, Any]) -> PhaseResult:
+        deadline = float(self._phase_data(Phase.PREPARE)["deadline"])
+        started = deadline - self.spec.hours * 3600
+        record = {**record, "solve_seconds": max(0.0, record["ended_at"] - started)}
+        return str(record["outcome"]), record
+
+    def _run_agent(self, deadline: float, time_limit: float) -> dict[str, Any]:
+        paths = self.paths
+        context = AgentContext(
+            workspace=paths.workspace,
+            task_dir=paths.task_dir,
+            final_model=paths.final_model,
+            prompt_path=paths.prompt,
+            base_model=self.model.path,
+            benchmark=self.spec.benchmark,
+            deadline=deadline,
+            gpus=self.spec.gpus,
+            python=sys.executable,
+        )
+        invocation = self.agent.invocation(context)
+        env = agent_environment(
+            paths.workspace, self.spec.gpus, self.agent.env_keys, invocation.env
+        )
+        request = SandboxRequest(
+            argv=list(invocation.argv),
+            cwd=paths.workspace,
+            env=env,
+            time_limit_s=time_limit,
+            output_path=paths.raw_stream,
+            mounts=self._agent_mounts(),
+            stdin_path=invocation.stdin_path,
+            gpus=tuple(range(self.spec.gpus)),
+        )
+        paths.agent_dir.mkdir(parents=True, exist_ok=True)
+        self.log(
+            f"[{self.spec.trial_id}] agent running in sandbox '{self.sandbox.name}' "
+            f"(limit {time_limit / 60:.1f} min)"
+        )
+        with ResourceMonitor(paths.monitor, paths.workspace, self.monitor_interval_s):
+            result = self.sandbox.run(request)
+        outcome = (
+            "timed_out" if result.timed_out else ("exited" if result.exit_code == 0 else "failed")
+        )
+        return {
+            "outcome": outcome,
+            "exit_code": result.exit_code,
+            "duration_s": result.duration_s,
+            "ended_at": time.time(),
+        }
+
+    def _agent_mounts(self) -> list[Mount]:
+        model_root = self.model.path
+        if model_root.parent.name == "snapshots":  # HF cache: expose the repo for blob links
+            model_root = model_root.parent.parent
+        return [
+            Mount(self.paths.workspace, writable=True),
+            Mount(self.paths.prompt),
+            Mount(model_root),
+        ]
+
+    def _collect(self) -> PhaseResult:
+        final_model = self.paths.final_model
+        if not final_model.is_dir():
+            record: dict[str, Any] = {"present": False, "reason": "no final_model directory"}
+        else:
+            try:
+                record = {"present": True, "files": manifest(final_model)}
+            except UnsafeLinkError as error:
+                record = {"present": False, "reason": f"rejected: {error}"}
+        atomic_write_text(self.paths.submission, json.dumps(record, indent=2))
+        return ("ok" if record["present"] else "missing"), {"present": record["present"]}
+
+    def _audit(self) -> PhaseResult:
+        report = run_audit()
+        atomic_write_text(self.paths.audit, report.model_dump_json(indent=2))
+        return report.verdict, {"verdict": report.verdict}
+
+    def _evaluate(self) -> PhaseResult:
+        if not self.paths.eval_outcome.exists():
+            atomic_write_text(self.paths.eval_outcome, json.dumps(self._score(), indent=2))
+        record = json.loads(self.paths.eval_outcome.read_text())
+        return ("fallback" if record["fallback_reason"] else "ok"), {
+            "score": record["score"],
+            "fallback_reason": record["fallback_reason"],
+        }
+
+    def _score(self) -> dict[str, Any]:
+        submission = json.loads(self.paths.submission.read_text())
+        raw = error = None
+        if submission["present"]:
+            for leftover in self.paths.eval_dir.glob("attempt-*"):
+                shutil.rmtree(leftover)
+            outcome = evaluate_submission(
+                self.paths.final_model,
+                self.spec.benchmark,
+                self.model.family,
+                self.paths.eval_dir,
+                self.log,
+            )
+            raw, error = outcome.metrics, outcome.error
+        else:
+            error = submission["reason"]
+        audit = AuditReport.model_validate_json(self.paths.audit.read_text())
+        reason = error if raw is None else None
+        if audit.verdict in {"flagged", "error"}:
+            reason = f"audit verdict {audit.verdict}"
+        base = (
+            base_score(self.model, self.spec.benchmark, self.runs_root, self.log)
+            if reason
+            else None
+        )
+        score = (
+            raw.accuracy if raw is not None and not reason else (base.accuracy if base else None)
+        )
+        return {
+            "score": score,
+            "raw": raw.model_dump() if raw else None,
+            "base": base.model_dump() if base else None,
+            "fallback_reason": reason,
+        }
+
+    def _finalize(self) -> PhaseResult:
+        spec, scored = self.spec, json.loads(self.paths.eval_outcome.read_text())
+        solve = self._phase_data(Phase.SOLVE)
+        raw = scored["raw"]
+        result = TrialResult(
+            trial_id=spec.trial_id,
+            experiment=spec.experiment,
+            agent=spec.agent,
+            agent_config=spec.agent_config,
+            model=spec.model,
+            benchmark=spec.benchmark,
+            hours=spec.hours,
+            replicate=spec.replicate,
+            score=scored["score"],
+            raw_score=raw["accuracy"] if raw else None,
+            base_score=scored["base"]["accuracy"] if scored["base"] else None,
+            stderr=raw["stderr"] if raw else None,
+            fallback_reason=scored["fallback_reason"],
+            audit_verdict=self._phase_data(Phase.AUDIT)["verdict"],
+            solve_seconds=solve["solve_seconds"],
+            solve_outcome=solve["outcome"],
+            harness_version=__version__,
+            finished_at=utc_now(),
+        )
+        if not self.paths.result.exists():
+            atomic_write_text(self.paths.result, result.model_dump_json(indent=2))
+        self.store.upsert_result(TrialResult.model_validate_json(self.paths.result.read_text()))
+        return "ok", {"score": result.score}

@@ -1,0 +1,122 @@
+"""Final scoring.
+
+The pristine evaluation runs in its own process with a retry ladder; the base model's
+score, used as the fallback, is computed once and cached.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from posttrainbench import __version__
+from posttrainbench._fileio import atomic_write_text
+from posttrainbench.benchmarks import get_benchmark
+from posttrainbench.catalog import ModelFamily, ResolvedModel
+from posttrainbench.evaluation import Metrics
+from posttrainbench.evaluation.final import EXIT_MODEL_UNUSABLE
+from posttrainbench.trial.manifest import fingerprint
+
+__all__ = ["EvaluationOutcome", "base_score", "evaluate_submission"]
+
+ATTEMPT_TIMEOUT_S = 8 * 3600
+"""Upper bound on one evaluation attempt, as upstream."""
+
+
+@dataclass(frozen=True)
+class EvaluationOutcome:
+    """Metrics when the evaluation succeeded, else why it did not."""
+
+    metrics: Metrics | None
+    error: str | None
+
+
+def _attempt(
+    model_dir: Path, benchmark: str, family: ModelFamily, out: Path, max_tokens: int
+) -> tuple[Metrics | None, str, bool]:
+    """One evaluation in a fresh process: (metrics, error, whether retrying can help)."""
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    argv = [
+        sys.executable,
+        "-m",
+        "posttrainbench.evaluation.final",
+        f"--model-dir={model_dir}",
+        f"--benchmark={benchmark}",
+        f"--family={family.value}",
+        f"--out={out}",
+        f"--max-tokens={max_tokens}",
+    ]
+    with (out / "process.log").open("w", encoding="utf-8") as log:
+        try:
+            code = subprocess.run(
+                argv, stdout=log, stderr=subprocess.STDOUT, timeout=ATTEMPT_TIMEOUT_S, check=False
+            ).returncode
+        except subprocess.TimeoutExpired:
+            return None, f"timed out after {ATTEMPT_TIMEOUT_S} s", True
+    if code == 0:
+        return Metrics.model_validate_json((out / "metrics.json").read_text()), "", False
+    if code == EXIT_MODEL_UNUSABLE:
+        error = json.loads((out / "error.json").read_text())["error"]
+        return None, f"final_model unusable: {error}", False
+    tail = (out / "process.log").read_text(errors="replace")[-2000:]
+    return None, f"evaluation process exited with {code}: {tail.strip()}", True
+
+
+def evaluate_submission(
+    model_dir: Path,
+    benchmark_name: str,
+    family: ModelFamily,
+    eval_dir: Path,
+    log: Callable[[str], None],
+) -> EvaluationOutcome:
+    """Evaluate on the full test split, retrying with smaller generation limits on failure.
+
+    ``benchmark_name`` is what the trial spec names (a registry id or ``module:Class``).
+    """
+    benchmark = get_benchmark(benchmark_name)
+    ladder = (benchmark.generation.max_tokens, *benchmark.generation.fallback_max_tokens)
+    error = ""
+    for number, max_tokens in enumerate(ladder, start=1):
+        log(f"evaluating {model_dir.name} on {benchmark.id} (attempt {number}/{len(ladder)})")
+        out = eval_dir / f"attempt-{number}"
+        metrics, error, retry = _attempt(model_dir, benchmark_name, family, out, max_tokens)
+        if metrics is not None:
+            return EvaluationOutcome(metrics=metrics, error=None)
+        if not retry:
+            break
+    return EvaluationOutcome(metrics=None, error=error)
+
+
+def base_score(
+    model: ResolvedModel, benchmark_name: str, runs_root: Path, log: Callable[[str], None]
+) -> Metrics | None:
+    """The base model's score on ``benchmark``, computed once and cached under the runs root.
+
+    The cache key covers the model's content, the benchmark and the harness version; a file
+    lock keeps concurrent trials from computing the same baseline twice.
+    """
+    key = hashlib.sha256(
+        f"{fingerprint(model.path)}|{benchmark_name}|{model.family}|{__version__}".encode()
+    ).hexdigest()[:16]
+    benchmark_id = get_benchmark(benchmark_name).id
+    folder = runs_root / ".baselines" / f"{benchmark_id}-{model.slug}-{key}"
+    folder.mkdir(parents=True, exist_ok=True)
+    cached = folder / "metrics.json"
+    with (folder / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if cached.exists():
+            return Metrics.model_validate_json(cached.read_text())
+        outcome = evaluate_submission(model.path, benchmark_name, model.family, folder, log)
+        if outcome.metrics is None:
+            log(f"base model could not be evaluated: {outcome.error}")
+            return None
+        atomic_write_text(cached, outcome.metrics.model_dump_json(indent=2))
+        return outcome.metrics

@@ -1,0 +1,64 @@
+"""TrialSpec: what one trial is, and the deterministic id derived from it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = ["TrialSpec"]
+
+_SLUG = re.compile(r"[^a-z0-9.]+")
+
+
+def _slug(text: str, limit: int = 24) -> str:
+    return _SLUG.sub("-", text.lower()).strip("-")[:limit] or "x"
+
+
+class TrialSpec(BaseModel):
+    """One agent x base model x benchmark x time budget x replicate."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    agent: str = Field(min_length=1)
+    """Agent scaffold name from the agent registry (e.g. ``reference``, ``noop``)."""
+    agent_config: str = ""
+    """Scaffold-specific configuration (the part after ``:`` in ``--agent name:config``)."""
+    model: str = Field(min_length=1)
+    """Base model: a Hugging Face id or an absolute local directory."""
+    benchmark: str = Field(min_length=1)
+    """Benchmark id from the benchmark registry."""
+    hours: float = Field(gt=0, le=168)
+    """Time budget for the agent, in hours."""
+    gpus: int = Field(default=0, ge=0, le=16)
+    """GPUs given to the agent (0 on a CPU-only host)."""
+    replicate: int = Field(default=1, ge=1)
+    """Replicate number; replicates differ only in this field."""
+    experiment: str = "default"
+    """Experiment the trial belongs to (its folder under the runs directory)."""
+    sandbox: str = "auto"
+    """Sandbox backend; not part of the trial's identity."""
+
+    @field_validator("experiment")
+    @classmethod
+    def _experiment_is_a_folder_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", value):
+            raise ValueError("experiment names use letters, digits, '.', '_' and '-' only")
+        return value
+
+    def identity(self) -> dict[str, object]:
+        """The fields that make two specs the same trial."""
+        return self.model_dump(exclude={"sandbox"})
+
+    @property
+    def trial_id(self) -> str:
+        """Readable, deterministic id: equal specs always map to the same run directory."""
+        digest = hashlib.sha256(
+            json.dumps(self.identity(), sort_keys=True).encode("utf-8")
+        ).hexdigest()[:10]
+        model = _slug(self.model.rstrip("/").split("/")[-1])
+        agent = _slug(f"{self.agent}-{self.agent_config}" if self.agent_config else self.agent)
+        hours = f"{self.hours:g}h"
+        return f"{agent}_{_slug(self.benchmark)}_{model}_{hours}_r{self.replicate}_{digest}"

@@ -1,0 +1,30 @@
+"""Shared fixtures. Tests never touch the network: the hub is forced offline here."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random Qwen3-shaped base model built locally (the 'test' preset)."""
+    from posttrainbench.testing import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny-base", seed=0, preset="test")
+
+
+@pytest.fixture
+def runs_root(tmp_path: Path) -> Iterator[Path]:
+    """An empty runs directory."""
+    root = tmp_path / "runs"
+    root.mkdir()
+    yield root
