@@ -68,11 +68,10 @@ def train(base: Path, out: Path, args: argparse.Namespace, seed: int) -> float:
         sys.executable, "-m", "posttrainbench.agents.sft_recipe",
         "--base-model", str(base), "--benchmark", "arith", "--output-dir", str(out),
         "--deadline", f"{start + args.budget:.0f}", "--seed", str(seed),
-        "--steps", str(args.steps), "--train-size", str(args.train_size),
-        "--batch-size", str(args.batch_size),
     ]  # fmt: skip
-    if args.lr is not None:
-        argv += ["--lr", str(args.lr)]
+    for flag in ("steps", "train_size", "batch_size", "lr"):
+        if getattr(args, flag) is not None:  # else the recipe's defaults
+            argv += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
     subprocess.run(argv, check=True)
     return time.time() - start
 
@@ -93,10 +92,10 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--preset", choices=["demo", "test"], default="demo")
     parser.add_argument("--budget", type=float, default=75.0, help="training wall seconds")
-    parser.add_argument("--steps", type=int, default=600)
-    parser.add_argument("--train-size", type=int, default=4000)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=None)
+    parser.add_argument("--steps", type=int)
+    parser.add_argument("--train-size", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--lr", type=float)
     args = parser.parse_args()
     runs = []
     with tempfile.TemporaryDirectory(prefix="ptb-demo-gain-") as tmp:

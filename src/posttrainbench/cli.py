@@ -117,17 +117,51 @@ def status(
 
 @app.command("leaderboard")
 def leaderboard_command(
-    runs_dir: RunsDir = Path("runs"), experiment: Experiment = None, as_json: AsJson = False
+    runs_dir: RunsDir = Path("runs"),
+    experiment: Experiment = None,
+    output: Annotated[
+        str, typer.Option("--format", "-f", help="table | csv | json | md.")
+    ] = "table",
+    as_json: AsJson = False,
+    by_model: Annotated[
+        bool, typer.Option("--by-model", help="A row per agent and base model.")
+    ] = False,
+    by_benchmark: Annotated[
+        bool, typer.Option("--by-benchmark", help="A row per agent, a column per benchmark.")
+    ] = False,
+    weights: Annotated[
+        Path | None,
+        typer.Option(
+            "--weights",
+            dir_okay=False,
+            help="JSON/TOML {benchmark: weight}; default: store baselines, else the paper's.",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap CI.")] = 0,
 ) -> None:
-    """Print scores per agent, base model and benchmark (mean over replicates)."""
-    from posttrainbench.results import ResultStore, leaderboard, leaderboard_table
+    """Leaderboard as published: weighted average over benchmarks, mean ± std, 95 % CI."""
+    from posttrainbench.results import (
+        OutputFormat,
+        ResultStore,
+        aggregate,
+        format_leaderboard,
+        leaderboard_view_table,
+        resolve_weights,
+        select_view,
+    )
     from posttrainbench.trial import index_path
 
-    rows = leaderboard(ResultStore(index_path(runs_dir)).results(experiment))
-    if as_json:
-        console.print_json(json.dumps([row.model_dump() for row in rows]))
+    try:
+        chosen = OutputFormat("json" if as_json else output)
+    except ValueError as error:
+        raise UserError(f"Unknown format '{output}': use table, csv, json or md.") from error
+    results = ResultStore(index_path(runs_dir)).results(experiment)
+    board = aggregate(results, resolve_weights(results, weights), seed=seed)
+    view = select_view(by_model=by_model, by_benchmark=by_benchmark, board=board)
+    if chosen is OutputFormat.TABLE:
+        console.print(leaderboard_view_table(board, view))
     else:
-        console.print(leaderboard_table(rows))
+        typer.echo(format_leaderboard(board, chosen, view), nl=False)
 
 
 @app.command()

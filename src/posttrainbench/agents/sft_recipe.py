@@ -35,7 +35,7 @@ _END_OF_TURN = "<|im_end|>"
 
 def default_learning_rate(num_parameters: int) -> float:
     """A learning rate suited to the model's size: large for toy models, small for real ones."""
-    return 3e-3 if num_parameters < _SMALL_MODEL_PARAMS else 1e-5
+    return 2e-3 if num_parameters < _SMALL_MODEL_PARAMS else 1e-5
 
 
 def train_sft(
@@ -44,7 +44,7 @@ def train_sft(
     output_dir: Path,
     *,
     deadline: float | None = None,
-    max_steps: int = 600,
+    max_steps: int = 500,
     epochs: float = 3.0,
     learning_rate: float | None = None,
     batch_size: int = 32,
@@ -171,6 +171,9 @@ def _progress_callback(stop_at: float | None) -> TrainerCallback:
             logs = kwargs.get("logs") or {}
             if "loss" in logs:
                 print(f"sft: step {state.global_step} loss {logs['loss']:.4f}", flush=True)
+            if "train_runtime" in logs:
+                seconds = logs["train_runtime"]
+                print(f"sft: {state.global_step} steps in {seconds:.1f}s", flush=True)
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             if stop_at is not None and time.time() > stop_at:
@@ -212,14 +215,14 @@ def _training_records(benchmark: str, n: int, seed: int) -> list[dict[str, Any]]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m posttrainbench.agents.sft_recipe --base-model P --benchmark B --output-dir O``."""
+    """Command line: ``python -m posttrainbench.agents.sft_recipe --base-model P ...``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--base-model", type=Path, required=True)
     parser.add_argument("--benchmark", required=True)
     parser.add_argument("--output-dir", type=Path, required=True)
     parser.add_argument("--deadline", type=float, default=None, help="epoch seconds")
-    parser.add_argument("--steps", type=int, default=600, help="max optimizer steps")
-    parser.add_argument("--train-size", type=int, default=4000)
+    parser.add_argument("--steps", type=int, default=500, help="max optimizer steps")
+    parser.add_argument("--train-size", type=int, default=2000, help="training records")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lr", type=float, default=None, help="peak learning rate")
     parser.add_argument("--batch-size", type=int, default=32)
