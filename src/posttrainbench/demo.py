@@ -40,4 +40,4 @@ def run_demo(
         )
         for agent in DEMO_AGENTS
     ]
-    return run_local(specs, out_dir / "runs", log=log)
+    return run_local(specs, out_dir / "runs", log=log, echo_agent=True)

@@ -44,8 +44,13 @@ def test_generation_config_of_the_submission_is_ignored(
     tiny_model: Path, tmp_path: Path, reference_outputs: list[str]
 ) -> None:
     model = copy_model(tiny_model, tmp_path)
-    steering = {"max_new_tokens": 1, "do_sample": True, "temperature": 5.0,
-                "repetition_penalty": 10.0, "eos_token_id": 5}
+    steering = {
+        "max_new_tokens": 1,
+        "do_sample": True,
+        "temperature": 5.0,
+        "repetition_penalty": 10.0,
+        "eos_token_id": 5,
+    }
     (model / "generation_config.json").write_text(json.dumps(steering))
     assert completions(model, tmp_path / "logs") == reference_outputs
 
@@ -74,11 +79,15 @@ def test_agent_facing_script_prints_a_score(tiny_model: Path, tmp_path: Path) ->
     script = tmp_path / "evaluate.py"
     from posttrainbench.trial.prompt import render
 
-    script.write_text(render("evaluate.py.j2", benchmark_id="arith", benchmark_title="Arith",
-                             family="qwen3"))
+    script.write_text(
+        render("evaluate.py.j2", benchmark_id="arith", benchmark_title="Arith", family="qwen3")
+    )
     completed = subprocess.run(
         [sys.executable, str(script), "--model-path", str(tiny_model), "--limit", "3"],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
     )
     assert completed.returncode == 0, completed.stderr
     assert "accuracy" in completed.stdout and "(n=3)" in completed.stdout

@@ -16,8 +16,9 @@ def shared_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run_command_agent(command: str, model: Path, runs: Path, hours: float = 0.05) -> TrialResult:
-    spec = TrialSpec(agent="command", agent_config=command, model=str(model),
-                     benchmark="arith-mini", hours=hours)
+    spec = TrialSpec(
+        agent="command", agent_config=command, model=str(model), benchmark="arith-mini", hours=hours
+    )
     return TrialRunner(spec, runs, log=lambda message: None).run()
 
 
@@ -46,7 +47,9 @@ def test_final_model_linking_outside_the_workspace_is_rejected(
     assert_base_fallback(result, "links outside")
 
 
-def test_agent_past_its_time_is_stopped_and_its_model_kept(tiny_model: Path, shared_runs: Path) -> None:
+def test_agent_past_its_time_is_stopped_and_its_model_kept(
+    tiny_model: Path, shared_runs: Path
+) -> None:
     # 0.001 h = 3.6 s of budget plus the minimum 10 s of grace, then the tree is killed.
     command = "cp -r {base_model} {final_model}; trap '' TERM; sleep 600"
     result = run_command_agent(command, tiny_model, shared_runs, hours=0.001)

@@ -12,14 +12,18 @@ __all__ = ["run_local"]
 
 
 def run_local(
-    specs: Sequence[TrialSpec], runs_root: Path, log: Callable[[str], None] = print
+    specs: Sequence[TrialSpec],
+    runs_root: Path,
+    log: Callable[[str], None] = print,
+    *,
+    echo_agent: bool = False,
 ) -> list[TrialResult]:
     """Run (or resume) each trial in turn; finished trials return their stored result.
 
     Every spec is validated (agent, benchmark, model, sandbox) before the first trial
     starts, so a typo in the last one does not surface hours later.
     """
-    runners = [TrialRunner(spec, runs_root, log=log) for spec in specs]
+    runners = [TrialRunner(spec, runs_root, log=log, echo_agent=echo_agent) for spec in specs]
     results = []
     for number, runner in enumerate(runners, start=1):
         log(f"trial {number}/{len(runners)}: {runner.spec.trial_id}")

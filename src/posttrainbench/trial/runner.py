@@ -7,6 +7,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from posttrainbench.sandbox import Mount, SandboxRequest, get_sandbox
 from posttrainbench.trial.agent_env import agent_environment
 from posttrainbench.trial.events import PHASES, EventLog, Phase, utc_now
 from posttrainbench.trial.failpoints import failpoint
+from posttrainbench.trial.follow import StreamFollower
 from posttrainbench.trial.layout import RUN_FORMAT_VERSION, TrialPaths
 from posttrainbench.trial.manifest import UnsafeLinkError, manifest
 from posttrainbench.trial.monitor import ResourceMonitor
@@ -59,6 +61,8 @@ class TrialRunner:
     runs_root: Path
     log: Callable[[str], None] = print
     monitor_interval_s: float = 60.0
+    echo_agent: bool = False
+    """Pass each line the agent prints to ``log`` as it comes (for demos)."""
 
     def __post_init__(self) -> None:
         # Agents run elsewhere (their cwd is the workspace): every path must be absolute.
@@ -212,7 +216,8 @@ class TrialRunner:
             f"[{self.spec.trial_id}] agent running in sandbox '{self.sandbox.name}' "
             f"(limit {time_limit / 60:.1f} min)"
         )
-        with ResourceMonitor(paths.monitor, paths.workspace, self.monitor_interval_s):
+        follower = StreamFollower(paths.raw_stream, self.log) if self.echo_agent else nullcontext()
+        with ResourceMonitor(paths.monitor, paths.workspace, self.monitor_interval_s), follower:
             result = self.sandbox.run(request)
         outcome = (
             "timed_out" if result.timed_out else ("exited" if result.exit_code == 0 else "failed")
