@@ -105,7 +105,10 @@ def test_argv_isolates_and_runs_the_command_last(tmp_path: Path) -> None:
     assert argv[argv.index("--chdir") + 1] == str(tmp_path)
     assert pairs(argv, "--symlink") == [("usr/bin", "/bin")]
     start = argv.index("--proc")
-    assert argv[start : start + 6] == ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    assert argv[start : start + 4] == ["--proc", "/proc", "--dev", "/dev"]
+    # The private /tmp comes before every bind, so that it hides none of them.
+    assert argv.index("--tmpfs") < argv.index("--ro-bind")
+    assert argv[argv.index("--tmpfs") + 1] == "/tmp"
 
 
 def test_argv_shares_only_the_layout_and_the_mounts(tmp_path: Path) -> None:
@@ -226,6 +229,20 @@ def test_unmounted_host_paths_are_invisible(
     for top in tops:
         for name in seen[top] or []:
             assert any(path.is_relative_to(Path(top) / name) for path in shared), (top, name)
+
+
+def test_a_shared_directory_under_tmp_stays_visible(workspace: Path, tmp_path: Path) -> None:
+    # A checkout in /tmp puts its virtual environment there: the private /tmp must not hide it.
+    installed = tmp_path / "checkout" / ".venv"
+    installed.mkdir(parents=True)
+    (installed / "marker.txt").write_text("shared")
+    layout = host_layout()
+    backend = BwrapSandbox(layout=HostLayout(layout.ro_binds + (installed,), layout.symlinks))
+    if (reason := backend.unavailable_reason()) is not None:
+        pytest.skip(reason)
+
+    code = "import json, sys; print(json.dumps(open(sys.argv[1]).read()))"
+    assert probe(backend, workspace, code, str(installed / "marker.txt")) == "shared"
 
 
 def test_the_agent_has_its_own_pid_namespace(bwrap: BwrapSandbox, workspace: Path) -> None:

@@ -80,6 +80,9 @@ def train_sft(
     datasets.disable_progress_bars()
     model = AutoModelForCausalLM.from_pretrained(str(base_model), dtype="float32")
     tokenizer = AutoTokenizer.from_pretrained(str(base_model))
+    own_template = tokenizer.chat_template
+    # Train on the prompt format the harness evaluates with; submit the model's own file.
+    tokenizer.chat_template = _harness_template(base_model) or own_template
     lr = learning_rate or default_learning_rate(model.num_parameters())
     steps = max_steps if max_steps > 0 else math.ceil(epochs * len(records) / batch_size)
     stop_at = None if deadline is None else deadline - save_margin_s
@@ -96,9 +99,20 @@ def train_sft(
         trainer.remove_callback(PrinterCallback)
         print(f"sft: {len(records)} records, lr {lr:g}, up to {steps} steps", flush=True)
         trainer.train()
+    tokenizer.chat_template = own_template
     _save(trainer.model, tokenizer, output_dir)
     print(f"sft: saved to {output_dir}", flush=True)
     return output_dir
+
+
+def _harness_template(model_dir: Path) -> str | None:
+    """The chat template the harness scores this model's family with (None: unknown family)."""
+    from posttrainbench.catalog import chat_template, family_of
+
+    try:
+        return chat_template(family_of(model_dir))
+    except (UserError, NotImplementedError):
+        return None
 
 
 @dataclass(frozen=True)

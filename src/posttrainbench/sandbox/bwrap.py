@@ -105,12 +105,14 @@ def _isolation_args(request: SandboxRequest) -> list[str]:
 
 
 def _filesystem_args(request: SandboxRequest, layout: HostLayout) -> list[str]:
-    args: list[str] = []
+    # The private /tmp first: a later one would hide whatever the layout shares from
+    # under /tmp (a virtual environment in a checkout there, say).
+    args = ["--tmpfs", "/tmp"]
     for path in layout.ro_binds:
         args += ["--ro-bind", str(path), str(path)]
     for target, link in layout.symlinks:
         args += ["--symlink", target, str(link)]
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    args += ["--proc", "/proc", "--dev", "/dev"]
     if request.gpus:
         for device in layout.gpu_devices:
             args += ["--dev-bind", str(device), str(device)]
@@ -218,8 +220,9 @@ class BwrapSandbox(Sandbox):
 
     name = "bwrap"
 
-    def __init__(self, bwrap: str | None = None) -> None:
+    def __init__(self, bwrap: str | None = None, layout: HostLayout | None = None) -> None:
         self._bwrap = bwrap
+        self._layout = layout
 
     def _binary(self) -> str | None:
         if self._bwrap is not None:
@@ -243,7 +246,11 @@ class BwrapSandbox(Sandbox):
         env = b"".join(os.fsencode(arg) + b"\0" for arg in bwrap_env_args(request.env))
         with _memory_file("ptb-bwrap-env", env) as env_fd, _memory_file("ptb-bwrap-info") as info:
             argv = build_bwrap_argv(
-                request, host_layout(), bwrap=binary, env_fd=env_fd, info_fd=info
+                request,
+                self._layout or host_layout(),
+                bwrap=binary,
+                env_fd=env_fd,
+                info_fd=info,
             )
             launch = Launch(
                 argv=argv,

@@ -58,7 +58,7 @@ _PRESETS: dict[str, _Preset] = {
     # Big enough to learn arith in about a minute of CPU training, small enough to be fast.
     "demo": _Preset(128, 256, 2, 4, 2, 32, 512),
     # About 0.1M parameters: loads and generates in a blink for unit tests.
-    "test": _Preset(32, 64, 1, 2, 1, 16, 320),
+    "test": _Preset(64, 128, 2, 4, 2, 16, 320),
 }
 
 
