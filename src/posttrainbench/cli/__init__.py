@@ -1,0 +1,31 @@
+"""``ptb``: the command line, a thin layer over the Python API.
+
+Each module of this package registers its commands on the shared app (``_app.app``);
+importing it here is what puts the commands on the command line.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from pydantic import ValidationError
+
+from posttrainbench.cli import results, trials
+from posttrainbench.cli._app import app, err_console
+from posttrainbench.errors import UserError
+
+__all__ = ["app", "main"]
+_COMMAND_MODULES = (results, trials)
+
+
+def main() -> None:
+    """Entry point: user errors become one clear message and exit code 2."""
+    try:
+        app()
+    except UserError as error:
+        err_console.print(f"[bold red]Error:[/bold red] {error}")
+        sys.exit(2)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        err_console.print(f"[bold red]Error:[/bold red] invalid trial options: {problems}")
+        sys.exit(2)

@@ -1,0 +1,5 @@
+"""``python -m posttrainbench.cli``."""
+
+from posttrainbench.cli import main
+
+main()
