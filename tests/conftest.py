@@ -28,3 +28,15 @@ def runs_root(tmp_path: Path) -> Iterator[Path]:
     root = tmp_path / "runs"
     root.mkdir()
     yield root
+
+
+_OPT_IN_MARKERS = ("slow", "gpu", "network", "api")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests with an opt-in marker run only when ``-m`` names that marker."""
+    selected = config.option.markexpr or ""
+    for item in items:
+        for marker in _OPT_IN_MARKERS:
+            if marker in item.keywords and marker not in selected:
+                item.add_marker(pytest.mark.skip(reason=f"opt-in tier: run with -m {marker}"))
