@@ -1,6 +1,24 @@
 """Benchmarks: one module per benchmark plus one registry line each."""
 
-from posttrainbench.benchmarks.base import Benchmark, GenerationSettings, TestItem
+from posttrainbench.benchmarks.base import (
+    Benchmark,
+    GenerationSettings,
+    Judge,
+    JudgedBenchmark,
+    TestItem,
+)
+from posttrainbench.benchmarks.data import DatasetUnavailable, DataSource, DataStatus
 from posttrainbench.benchmarks.registry import BENCHMARKS, get_benchmark
 
-__all__ = ["BENCHMARKS", "Benchmark", "GenerationSettings", "TestItem", "get_benchmark"]
+__all__ = [
+    "BENCHMARKS",
+    "Benchmark",
+    "DataSource",
+    "DataStatus",
+    "DatasetUnavailable",
+    "GenerationSettings",
+    "Judge",
+    "JudgedBenchmark",
+    "TestItem",
+    "get_benchmark",
+]

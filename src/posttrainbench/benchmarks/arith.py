@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from typing_extensions import override
 
+from posttrainbench.benchmarks._answers import answer_scorer
 from posttrainbench.benchmarks.base import Benchmark, GenerationSettings, TestItem
 
 if TYPE_CHECKING:
@@ -162,24 +163,13 @@ def extract_last_integer(text: str) -> str | None:
     return str(int(matches[-1])) if matches else None
 
 
+def _same_last_integer(answer: str | None, target: str) -> bool:
+    return answer is not None and answer == extract_last_integer(target)
+
+
 def last_integer() -> Scorer:
     """A scorer: correct when the completion's last integer equals the target."""
-    from inspect_ai.scorer import CORRECT, INCORRECT, Score, Target, accuracy, scorer, stderr
-    from inspect_ai.solver import TaskState
-
-    @scorer(metrics=[accuracy(), stderr()])
-    def last_integer_match() -> Scorer:
-        async def score(state: TaskState, target: Target) -> Score:
-            completion = state.output.completion
-            answer = extract_last_integer(completion)
-            correct = answer is not None and answer == extract_last_integer(target.text)
-            return Score(
-                value=CORRECT if correct else INCORRECT, answer=answer, explanation=completion
-            )
-
-        return score
-
-    return last_integer_match()
+    return answer_scorer("last_integer_match", extract_last_integer, _same_last_integer)
 
 
 class Arith(Benchmark):
@@ -208,22 +198,9 @@ class Arith(Benchmark):
     @override
     def task(self, limit: int | None = None) -> Task:
         """Greedy generation over the test items, scored on the last integer written."""
-        from inspect_ai import Task
-        from inspect_ai.dataset import MemoryDataset, Sample
-        from inspect_ai.model import GenerateConfig
         from inspect_ai.solver import generate
 
-        items = self.test_items()[:limit]
-        samples = [Sample(input=item.question, target=item.answer, id=item.id) for item in items]
-        return Task(
-            name=self.id,
-            dataset=MemoryDataset(samples, name=self.id),
-            solver=generate(),
-            scorer=last_integer(),
-            config=GenerateConfig(
-                max_tokens=self.generation.max_tokens, temperature=self.generation.temperature
-            ),
-        )
+        return self._build_task(self._question_samples(limit), generate(), last_integer())
 
 
 class ArithMini(Arith):

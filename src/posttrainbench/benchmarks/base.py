@@ -3,14 +3,38 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+from typing_extensions import override
+
+from posttrainbench.errors import UserError
 
 if TYPE_CHECKING:
     from inspect_ai import Task
+    from inspect_ai.dataset import Sample
+    from inspect_ai.scorer import Scorer
+    from inspect_ai.solver import Solver
 
-__all__ = ["Benchmark", "GenerationSettings", "TestItem"]
+    from posttrainbench.benchmarks.data import DataSource
+
+__all__ = ["Benchmark", "GenerationSettings", "Judge", "JudgedBenchmark", "TestItem"]
+
+_T = TypeVar("_T")
+
+
+class Judge(Protocol):
+    """An LLM judge that judge-scored benchmarks grade with (the harness supplies one).
+
+    ``ask`` sends chat ``messages`` and returns ``parse(reply)``; a failed call or a reply
+    that ``parse`` rejects (``ValueError``) is retried, and raises once retries run out,
+    so a judge failure is never counted as a win or a loss.
+    """
+
+    async def ask(self, messages: list[dict[str, str]], parse: Callable[[str], _T]) -> _T:
+        """The parsed reply of the judge to ``messages``."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -48,6 +72,9 @@ class Benchmark(ABC):
     generation: GenerationSettings
     allowed_training_data: str = "none declared"
     """Plain-language description of data the rules explicitly allow for training."""
+    data_sources: tuple[DataSource, ...] = ()
+    """Where the test (and allowed training) data comes from; read offline, fetched by
+    ``ptb data fetch``. Empty for synthetic benchmarks."""
 
     @abstractmethod
     def test_items(self) -> list[TestItem]:
@@ -57,8 +84,59 @@ class Benchmark(ABC):
     def task(self, limit: int | None = None) -> Task:
         """An inspect-ai task over the first ``limit`` test items (all when None)."""
 
+    judged: bool = False
+    """True when scoring calls an LLM judge: evaluate with ``judged_task`` then."""
+
+    def judged_task(self, judge: Judge, limit: int | None = None) -> Task:
+        """The task of a judge-scored benchmark, grading with ``judge``."""
+        raise NotImplementedError(f"{self.id} is not scored by an LLM judge")
+
     def iter_test_texts(self) -> Iterator[str]:
         """Every question and answer text, for contamination scanning."""
         for item in self.test_items():
             yield item.question
             yield item.answer
+
+    def _question_samples(self, limit: int | None) -> list[Sample]:
+        """The first ``limit`` test items as samples: the question in, the answer as target."""
+        from inspect_ai.dataset import Sample
+
+        items = self.test_items()[:limit]
+        return [Sample(input=item.question, target=item.answer, id=item.id) for item in items]
+
+    def _build_task(
+        self, samples: Sequence[Sample], solver: Solver | list[Solver], scorer: Scorer
+    ) -> Task:
+        """An inspect-ai task over ``samples`` with the benchmark's id and generation settings."""
+        from inspect_ai import Task
+        from inspect_ai.dataset import MemoryDataset
+        from inspect_ai.model import GenerateConfig
+
+        return Task(
+            name=self.id,
+            dataset=MemoryDataset(list(samples), name=self.id),
+            solver=solver,
+            scorer=scorer,
+            config=GenerateConfig(
+                max_tokens=self.generation.max_tokens, temperature=self.generation.temperature
+            ),
+        )
+
+
+class JudgedBenchmark(Benchmark):
+    """A benchmark scored by an LLM judge: it has a task only once a judge is given."""
+
+    judged = True
+
+    @override
+    def task(self, limit: int | None = None) -> Task:
+        """Not available without a judge: use ``judged_task``."""
+        raise UserError(
+            f"{self.id} is scored by an LLM judge: evaluate it with "
+            "posttrainbench.evaluation.evaluate_model (or `ptb eval`)."
+        )
+
+    @abstractmethod
+    @override
+    def judged_task(self, judge: Judge, limit: int | None = None) -> Task:
+        """The task, grading with ``judge``."""

@@ -14,6 +14,13 @@ BENCHMARKS: Registry[type[Benchmark]] = Registry(
     {
         "arith": "posttrainbench.benchmarks.arith:Arith",
         "arith-mini": "posttrainbench.benchmarks.arith:ArithMini",
+        "aime2025": "posttrainbench.benchmarks.aime2025:Aime2025",
+        "arenahardwriting": "posttrainbench.benchmarks.arenahardwriting:ArenaHardWriting",
+        "healthbench": "posttrainbench.benchmarks.healthbench:HealthBench",
+        "bfcl": "posttrainbench.benchmarks.bfcl:Bfcl",
+        "gpqamain": "posttrainbench.benchmarks.gpqa:GpqaMain",
+        "gsm8k": "posttrainbench.benchmarks.gsm8k:Gsm8k",
+        "humaneval": "posttrainbench.benchmarks.humaneval:HumanEval",
     },
 )
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from posttrainbench.benchmarks import get_benchmark
 from posttrainbench.catalog import ModelFamily
+from posttrainbench.errors import UserError
 from posttrainbench.evaluation.engine import EvaluationError, evaluate_model
 
 __all__ = ["main"]
@@ -43,5 +44,8 @@ def main(benchmark: str, family: str, argv: list[str] | None = None) -> int:
         except EvaluationError as error:
             print(f"Evaluation failed: {error}", file=sys.stderr)
             return 1
+        except UserError as error:
+            print(f"Evaluation not possible: {error}", file=sys.stderr)
+            return 2
     print(f"{bench.title}: accuracy {metrics.accuracy:.4f} (n={metrics.n})")
     return 0

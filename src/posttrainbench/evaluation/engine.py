@@ -3,19 +3,27 @@
 The score must depend on the weights and tokenizer only: the harness forces its own chat
 template (chosen by the *base* model's family) and its own generation settings, so a
 ``generation_config.json`` or an edited chat template in the submission changes nothing.
+Generation runs on one of the providers of :mod:`posttrainbench.evaluation.providers`;
+judge-scored benchmarks get an :class:`~posttrainbench.evaluation.judge.OpenAIJudge`
+whose key is checked before any model is loaded.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from posttrainbench.benchmarks import Benchmark
+from posttrainbench.benchmarks import Benchmark, Judge
 from posttrainbench.catalog import ModelFamily, chat_template
+from posttrainbench.evaluation.judge import OpenAIJudge
 from posttrainbench.evaluation.metrics import Metrics
+from posttrainbench.evaluation.providers import Endpoint, Provider, select_provider
+from posttrainbench.evaluation.vllm_server import VllmServer, VllmServerError, VllmSettings
 
-__all__ = ["EvaluationError", "evaluate_model"]
+__all__ = ["EvaluationError", "evaluate_model", "hf_chat_template", "stop_token_ids"]
 
 # Tokens that end an assistant turn, per family (looked up in the submitted tokenizer).
 _STOP_TOKENS: dict[ModelFamily, tuple[str, ...]] = {
@@ -26,26 +34,31 @@ _STOP_TOKENS: dict[ModelFamily, tuple[str, ...]] = {
 
 
 _MODEL_NAME = "hf/local"
+_SERVED_NAME = "ptb-model"
 
 
 class EvaluationError(Exception):
     """The model could not be evaluated (did not load, crashed, produced no score)."""
 
 
-def _pinned_generation_config(model_dir: Path, family: ModelFamily, max_tokens: int) -> Any:
-    from transformers import AutoTokenizer, GenerationConfig
+def stop_token_ids(model_dir: Path, family: ModelFamily) -> list[int]:
+    """Ids, in the submitted tokenizer, of the tokens that end an assistant turn."""
+    from transformers import AutoTokenizer
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     except Exception as error:
         raise EvaluationError(f"tokenizer does not load: {error}") from error
-    stop_ids = [
-        tokenizer.convert_tokens_to_ids(token)
-        for token in _STOP_TOKENS[family]
-        if token in tokenizer.get_vocab()
-    ]
-    if not stop_ids:
+    vocab = tokenizer.get_vocab()
+    ids = [int(vocab[token]) for token in _STOP_TOKENS[family] if token in vocab]
+    if not ids:
         raise EvaluationError(f"tokenizer has none of the end tokens {_STOP_TOKENS[family]}")
+    return ids
+
+
+def _pinned_generation_config(stop_ids: list[int], max_tokens: int) -> Any:
+    from transformers import GenerationConfig
+
     return GenerationConfig(
         do_sample=False,
         max_new_tokens=max_tokens,
@@ -60,6 +73,110 @@ def _device() -> str:
     return "cuda:0" if torch.cuda.is_available() else "cpu"
 
 
+def hf_chat_template(model_dir: Path, family: ModelFamily) -> str:
+    """The family's template as the ``hf`` provider needs it.
+
+    A template that writes the BOS token (Gemma's) renders text that a server tokenizes
+    as is; inspect's ``hf`` provider tokenizes it with special tokens, so when the
+    tokenizer adds BOS by itself the template's own BOS is dropped (never two BOS).
+    """
+    from transformers import AutoTokenizer
+
+    template = chat_template(family)
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    ids = tokenizer("a")["input_ids"]
+    if tokenizer.bos_token_id is not None and ids and ids[0] == tokenizer.bos_token_id:
+        template = template.replace("{{- bos_token -}}", "", 1)
+    return template
+
+
+def _hf_model(
+    model_dir: Path, family: ModelFamily, stop_ids: list[int], tokens: int, batch_size: int
+) -> Any:
+    from inspect_ai.model import ModelInfo, get_model, set_model_info
+
+    # Without registered info, inspect resolves "hf/local" by building a second provider,
+    # which asks the hub for a model called "local" (minutes of retries offline).
+    set_model_info(_MODEL_NAME, ModelInfo(organization="local", context_length=1 << 20))
+    return get_model(
+        _MODEL_NAME,
+        model_path=str(model_dir),
+        device=_device(),
+        chat_template=hf_chat_template(model_dir, family),
+        do_sample=False,
+        batch_size=batch_size,
+        generation_config=_pinned_generation_config(stop_ids, tokens),
+        memoize=False,
+    )
+
+
+def _openai_model(endpoint: Endpoint) -> Any:
+    from inspect_ai.model import get_model
+
+    return get_model(
+        f"openai-api/ptb/{endpoint.model}",
+        base_url=endpoint.base_url,
+        api_key=endpoint.api_key,
+        memoize=False,
+    )
+
+
+def _server_sampling(
+    stop_ids: list[int], family: ModelFamily, send_template: bool
+) -> dict[str, Any]:
+    """Request fields that pin vLLM's sampling (beyond temperature and max_tokens)."""
+    body: dict[str, Any] = {
+        "stop_token_ids": stop_ids,
+        "top_k": -1,
+        "min_p": 0.0,
+        "repetition_penalty": 1.0,
+        "skip_special_tokens": True,
+    }
+    if send_template:
+        # An external server may have been started with any template: send ours with every
+        # request (vLLM honours it when started with --trust-request-chat-template).
+        body["chat_template"] = chat_template(family)
+    return body
+
+
+@contextmanager
+def _model_for(
+    provider: Provider,
+    model_dir: Path,
+    family: ModelFamily,
+    stop_ids: list[int],
+    tokens: int,
+    log_dir: Path,
+    endpoint: Endpoint | None,
+    batch_size: int,
+) -> Iterator[Any]:
+    """The inspect model to generate with; a managed server lives as long as the block."""
+    if provider is Provider.HF:
+        try:
+            model = _hf_model(model_dir, family, stop_ids, tokens, batch_size)
+        except Exception as error:
+            raise EvaluationError(
+                f"model does not load: {type(error).__name__}: {error}"
+            ) from error
+        yield model
+    elif provider is Provider.OPENAI:
+        yield _openai_model(endpoint or Endpoint.from_env())
+    else:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        template = log_dir / f"chat_template.{family.value}.jinja"
+        template.write_text(chat_template(family), encoding="utf-8")
+        settings = VllmSettings(executable=os.environ.get("PTB_VLLM_EXECUTABLE", "vllm"))
+        server = VllmServer(model_dir, template, log_dir / "vllm.log", settings, _SERVED_NAME)
+        try:
+            server.start()
+        except VllmServerError as error:
+            raise EvaluationError(f"vllm server failed: {error}") from error
+        try:
+            yield _openai_model(Endpoint(server.base_url, _SERVED_NAME, server.api_key))
+        finally:
+            server.stop()
+
+
 def evaluate_model(
     model_dir: Path,
     benchmark: Benchmark,
@@ -68,59 +185,104 @@ def evaluate_model(
     log_dir: Path,
     limit: int | None = None,
     max_tokens: int | None = None,
+    provider: str | None = None,
+    endpoint: Endpoint | None = None,
+    judge: Judge | None = None,
     batch_size: int = 32,
 ) -> Metrics:
-    """Score ``model_dir`` on ``benchmark`` (first ``limit`` items; all when None)."""
+    """Score ``model_dir`` on ``benchmark`` (first ``limit`` items; all when None).
+
+    Args:
+        model_dir: The submitted model.
+        benchmark: What to score it on.
+        family: The *base* model's family: it picks the chat template and stop tokens.
+        log_dir: Where inspect logs (and a managed server's log) go.
+        limit: Items to evaluate; None for the full test split.
+        max_tokens: Generation limit (default: the benchmark's).
+        provider: ``hf``, ``vllm``, ``openai`` or ``auto`` (default: ``PTB_EVAL_PROVIDER``).
+        endpoint: The server of the ``openai`` provider (default: from the environment).
+        judge: The judge of a judge-scored benchmark (default: from the environment).
+        batch_size: Concurrent generations (the ``hf`` batch size, the server connections).
+
+    Raises:
+        UserError: A judge-scored benchmark without a judge key, a bad provider setting.
+        EvaluationError: The model does not load or produced no score.
+    """
     from inspect_ai import eval as inspect_eval
-    from inspect_ai.model import ModelInfo, get_model, set_model_info
 
     if not (model_dir / "config.json").is_file():
         raise EvaluationError(f"{model_dir} has no config.json: not a model directory")
+    if benchmark.judged and judge is None:
+        judge = OpenAIJudge.from_env()  # fails now, not after hours of generation
+    chosen = select_provider(provider)
     tokens = max_tokens or benchmark.generation.max_tokens
     os.environ.setdefault("INSPECT_DISPLAY", "none")
-    # Without registered info, inspect resolves "hf/local" by building a second provider,
-    # which asks the hub for a model called "local" (minutes of retries offline).
-    set_model_info(_MODEL_NAME, ModelInfo(organization="local", context_length=1 << 20))
-    try:
-        model = get_model(
-            _MODEL_NAME,
-            model_path=str(model_dir),
-            device=_device(),
-            chat_template=chat_template(family),
-            do_sample=False,
-            batch_size=batch_size,
-            generation_config=_pinned_generation_config(model_dir, family, tokens),
-            memoize=False,
+    stop_ids = stop_token_ids(model_dir, family)
+    task = benchmark.judged_task(judge, limit) if judge is not None else benchmark.task(limit)
+    temperature = benchmark.generation.temperature
+    extra: dict[str, Any] = {}
+    if chosen is not Provider.HF:
+        extra = dict(
+            top_p=1.0,
+            seed=0,
+            extra_body=_server_sampling(stop_ids, family, chosen is Provider.OPENAI),
         )
-    except EvaluationError:
-        raise
-    except Exception as error:
-        raise EvaluationError(f"model does not load: {type(error).__name__}: {error}") from error
-    logs = inspect_eval(
-        benchmark.task(limit),
-        model=model,
-        log_dir=str(log_dir),
-        max_tokens=tokens,
-        # Greedy decoding is pinned in the generation config; a temperature would only warn.
-        temperature=benchmark.generation.temperature or None,
-        display="none",
-        max_connections=batch_size,
-        fail_on_error=True,
-    )
-    return _metrics_from_log(logs[0], benchmark, tokens, log_dir)
+    with _model_for(
+        chosen, model_dir, family, stop_ids, tokens, log_dir, endpoint, batch_size
+    ) as model:
+        try:
+            logs = inspect_eval(
+                task,
+                model=model,
+                log_dir=str(log_dir),
+                max_tokens=tokens,
+                # hf: greedy decoding is pinned in the generation config (a temperature
+                # would only warn); servers get an explicit 0.
+                temperature=temperature if chosen is not Provider.HF else (temperature or None),
+                display="none",
+                max_connections=batch_size,
+                fail_on_error=True,
+                **extra,
+            )
+        except EvaluationError:
+            raise
+        except Exception as error:
+            raise EvaluationError(f"{type(error).__name__}: {error}") from error
+    return _metrics_from_log(logs[0], benchmark, tokens, log_dir, chosen, judge)
 
 
-def _metrics_from_log(log: Any, benchmark: Benchmark, tokens: int, log_dir: Path) -> Metrics:
+def _metrics_from_log(
+    log: Any,
+    benchmark: Benchmark,
+    tokens: int,
+    log_dir: Path,
+    provider: Provider,
+    judge: Judge | None,
+) -> Metrics:
     if log.status != "success" or not log.results or not log.results.scores:
         message = log.error.message if log.error else f"evaluation ended with {log.status}"
         raise EvaluationError(message)
     metrics = log.results.scores[0].metrics
     stderr = metrics.get("stderr")
+    extras: dict[str, float | int | str] = {
+        name: float(metric.value)
+        for name, metric in metrics.items()
+        if name not in {"accuracy", "stderr"}
+    }
+    if isinstance(judge, OpenAIJudge):
+        extras.update(
+            judge_model=judge.settings.model,
+            judge_calls=judge.calls,
+            judge_retries=judge.retries,
+        )
     return Metrics(
         accuracy=float(metrics["accuracy"].value),
         stderr=float(stderr.value) if stderr is not None else None,
         n=int(log.results.completed_samples),
         benchmark=benchmark.id,
         max_tokens=tokens,
+        temperature=benchmark.generation.temperature,
+        provider=provider.value,
         log_file=os.path.relpath(log.location, log_dir) if log.location else None,
+        extras=extras,
     )

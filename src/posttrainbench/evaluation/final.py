@@ -16,6 +16,7 @@ from pathlib import Path
 from posttrainbench._fileio import atomic_write_text
 from posttrainbench.benchmarks import get_benchmark
 from posttrainbench.catalog import ModelFamily
+from posttrainbench.errors import UserError
 from posttrainbench.evaluation.engine import EvaluationError, evaluate_model
 
 __all__ = ["EXIT_MODEL_UNUSABLE", "main"]
@@ -32,6 +33,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--limit", type=int, default=-1, help="-1: the full test split")
     parser.add_argument("--max-tokens", type=int, default=None)
+    parser.add_argument(
+        "--provider",
+        default=None,
+        choices=["auto", "hf", "vllm", "openai"],
+        help="generation backend (default: PTB_EVAL_PROVIDER, else auto)",
+    )
     return parser
 
 
@@ -47,7 +54,12 @@ def main(argv: list[str] | None = None) -> int:
             log_dir=args.out / "logs",
             limit=None if args.limit < 0 else args.limit,
             max_tokens=args.max_tokens,
+            provider=args.provider,
         )
+    except UserError as error:
+        # The harness is misconfigured (e.g. no judge key): not the model's fault.
+        print(f"evaluation not possible: {error}", file=sys.stderr)
+        return 2
     except EvaluationError as error:
         atomic_write_text(args.out / "error.json", json.dumps({"error": str(error)}, indent=2))
         print(f"evaluation failed: {error}", file=sys.stderr)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["Metrics"]
 
@@ -21,5 +21,11 @@ class Metrics(BaseModel):
     benchmark: str
     max_tokens: int
     """Generation limit used (the retry ladder may lower it)."""
+    temperature: float = 0.0
+    """Sampling temperature pinned by the benchmark (0: greedy)."""
+    provider: str | None = None
+    """Generation backend: ``hf``, ``vllm`` or ``openai``."""
     log_file: str | None = None
     """The inspect-ai log of this evaluation, relative to the metrics file."""
+    extras: dict[str, float | int | str] = Field(default_factory=dict)
+    """Benchmark-specific figures (e.g. HealthBench by-axis scores, judge call counts)."""

@@ -1,0 +1,198 @@
+"""BFCL exec_simple: answer a request with exactly one call of the one function offered.
+
+Data: ``BFCL_v3_exec_simple.json`` (JSON lines, 100 items) of the Hugging Face dataset
+``gorilla-llm/Berkeley-Function-Calling-Leaderboard``, the source PostTrainBench used.
+Each item has a user turn, one function schema and the ground-truth call as Python source
+(``calc(n=20, p=0.6)``). The function is offered as a native tool; the model's reply is
+correct when it holds exactly one assistant message with exactly one tool call whose name
+and arguments equal the ground truth after a JSON round trip.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from typing_extensions import override
+
+from posttrainbench.benchmarks.base import Benchmark, GenerationSettings, TestItem
+from posttrainbench.benchmarks.data import HubDataset
+
+if TYPE_CHECKING:
+    from inspect_ai import Task
+    from inspect_ai.scorer import Scorer
+    from inspect_ai.solver import Solver
+
+__all__ = ["BFCL", "Bfcl", "BfclItem", "bfcl_items", "one_matching_call", "offer_tools"]
+
+BFCL = HubDataset(
+    repo_id="gorilla-llm/Berkeley-Function-Calling-Leaderboard",
+    # The hub repository is frozen at its v3 files (BFCL moved its data to GitHub), but
+    # no commit of it could be verified offline: the branch is named, and `ptb data
+    # fetch` records the commit it resolves to in the cache.
+    revision="main",
+    files=("BFCL_v3_exec_simple.json",),
+)
+"""The source."""
+
+
+@dataclass(frozen=True)
+class BfclItem:
+    """One exec_simple item."""
+
+    id: str
+    messages: tuple[dict[str, str], ...]
+    """The conversation (one user turn)."""
+    functions: tuple[dict[str, Any], ...]
+    """Function schemas offered as tools."""
+    ground_truth: str
+    """The expected call as Python source, e.g. ``f(a=1)``."""
+
+    def expected_call(self) -> tuple[str, dict[str, Any]]:
+        """``(function name, arguments)`` of the ground truth."""
+        from inspect_evals.bfcl.utils import ast_parse, normalize_function_name
+
+        calls = ast_parse(self.ground_truth)
+        if len(calls) != 1 or len(calls[0]) != 1:
+            raise ValueError(f"{self.id}: ground truth is not one call: {self.ground_truth}")
+        ((name, arguments),) = calls[0].items()
+        return normalize_function_name(name), dict(arguments)
+
+
+def bfcl_items() -> tuple[BfclItem, ...]:
+    """The exec_simple items in file order."""
+    return _read(BFCL.path(BFCL.files[0]))
+
+
+@cache
+def _read(path: Path) -> tuple[BfclItem, ...]:
+    text = path.read_text(encoding="utf-8")
+    items: list[BfclItem] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        record = json.loads(line)
+        turns = record["question"]
+        items.append(
+            BfclItem(
+                id=str(record["id"]),
+                messages=tuple(turns[0]),
+                functions=tuple(record["function"]),
+                ground_truth=str(record["ground_truth"][0]),
+            )
+        )
+    return tuple(items)
+
+
+def _message(turn: dict[str, str]) -> Any:
+    from inspect_ai.model import ChatMessageSystem, ChatMessageUser
+
+    if turn.get("role") == "system":
+        return ChatMessageSystem(content=turn["content"])
+    return ChatMessageUser(content=turn["content"])
+
+
+def _json_round_trip(value: Any) -> Any:
+    return json.loads(json.dumps(value))
+
+
+def offer_tools() -> Solver:
+    """A solver: offer the item's functions as tools and generate without running them."""
+    from inspect_ai.solver import Generate, TaskState, solver
+    from inspect_evals.bfcl.utils import create_tool_info_from_dict
+
+    @solver
+    def bfcl_tools() -> Solver:
+        async def solve(state: TaskState, generate: Generate) -> TaskState:
+            # generate() takes ToolInfo (a schema without an implementation) as well.
+            tools: list[Any] = [create_tool_info_from_dict(f) for f in state.metadata["functions"]]
+            state.tools.extend(tools)
+            return await generate(state, tool_calls="none")
+
+        return solve
+
+    return bfcl_tools()
+
+
+def one_matching_call() -> Scorer:
+    """A scorer: one assistant message, one tool call, name and arguments as expected."""
+    from inspect_ai.model import ChatMessageAssistant
+    from inspect_ai.scorer import CORRECT, INCORRECT, Score, Target, accuracy, scorer, stderr
+    from inspect_ai.solver import TaskState
+
+    @scorer(metrics=[accuracy(), stderr()])
+    def exact_tool_call() -> Scorer:
+        async def score(state: TaskState, target: Target) -> Score:
+            replies = [m for m in state.messages if isinstance(m, ChatMessageAssistant)]
+            calls = [call for reply in replies for call in reply.tool_calls or []]
+            name, arguments = state.metadata["expected_name"], state.metadata["expected_args"]
+            if len(replies) != 1 or len(calls) != 1:
+                why = f"{len(replies)} assistant message(s), {len(calls)} tool call(s)"
+                return Score(value=INCORRECT, answer=None, explanation=why)
+            call = calls[0]
+            got = f"{call.function}({json.dumps(call.arguments, sort_keys=True)})"
+            correct = call.function == name and _json_round_trip(
+                call.arguments
+            ) == _json_round_trip(arguments)
+            return Score(
+                value=CORRECT if correct else INCORRECT,
+                answer=got,
+                explanation=f"expected {name}({json.dumps(arguments, sort_keys=True)})",
+            )
+
+        return score
+
+    return exact_tool_call()
+
+
+class Bfcl(Benchmark):
+    """BFCL v3 exec_simple (100 single function calls)."""
+
+    id = "bfcl"
+    title = "BFCL (function calling, exec_simple)"
+    default_limit = None
+    generation = GenerationSettings(
+        max_tokens=16000, temperature=0.0, fallback_max_tokens=(12000, 8000)
+    )
+    allowed_training_data = (
+        "None from BFCL: note that the hub dataset's only split ('train') holds the "
+        "evaluation data itself."
+    )
+    data_sources = (BFCL,)
+
+    @override
+    def test_items(self) -> list[TestItem]:
+        """The items; ``question`` is the user turn, ``answer`` the expected call."""
+        return [
+            TestItem(
+                id=item.id,
+                question="\n".join(message["content"] for message in item.messages),
+                answer=item.ground_truth,
+            )
+            for item in bfcl_items()
+        ]
+
+    @override
+    def task(self, limit: int | None = None) -> Task:
+        """Native tool calling (no execution), scored on one exactly matching call."""
+        from inspect_ai.dataset import Sample
+
+        samples = []
+        for item in bfcl_items()[:limit]:
+            name, arguments = item.expected_call()
+            samples.append(
+                Sample(
+                    input=[_message(m) for m in item.messages],
+                    target=item.ground_truth,
+                    id=item.id,
+                    metadata={
+                        "functions": list(item.functions),
+                        "expected_name": name,
+                        "expected_args": arguments,
+                    },
+                )
+            )
+        return self._build_task(samples, offer_tools(), one_matching_call())

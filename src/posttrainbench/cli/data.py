@@ -1,0 +1,131 @@
+"""Commands over benchmark data and evaluation: ``data status``, ``data fetch``, ``eval``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+
+from posttrainbench.cli._app import AsJson, app, console, log
+from posttrainbench.errors import UserError
+
+if TYPE_CHECKING:
+    from posttrainbench.benchmarks import Benchmark
+
+PANEL = "Benchmarks"
+
+data_app = typer.Typer(
+    help="Benchmark datasets: which are available offline, and fetching them.",
+    no_args_is_help=True,
+)
+app.add_typer(data_app, name="data", rich_help_panel=PANEL)
+
+BenchmarkIds = Annotated[
+    list[str] | None,
+    typer.Argument(help="Benchmark ids (default: every benchmark that reads data)."),
+]
+
+
+def _benchmarks(ids: list[str] | None) -> list[Benchmark]:
+    from posttrainbench.benchmarks import BENCHMARKS, get_benchmark
+
+    if ids:
+        return [get_benchmark(name) for name in ids]
+    return [get_benchmark(name) for name in BENCHMARKS.names()]
+
+
+@data_app.command("status")
+def data_status(ids: BenchmarkIds = None, as_json: AsJson = False) -> None:
+    """Which benchmark datasets are available offline, at which revision, and where."""
+    from rich.table import Table
+
+    rows = [
+        (benchmark.id, source.status())
+        for benchmark in _benchmarks(ids)
+        for source in benchmark.data_sources
+    ]
+    if as_json:
+        payload = [{"benchmark": bid, **status.model_dump()} for bid, status in rows]
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    table = Table(title="Benchmark data")
+    for column in ("benchmark", "source", "revision", "status", "location"):
+        table.add_column(column)
+    for bid, status in rows:
+        state = "[green]available[/green]" if status.available else "[red]missing[/red]"
+        where = status.location or ", ".join(status.missing)
+        table.add_row(bid, status.source, status.revision[:12], state, escape(where))
+    console.print(table)
+    if any(not status.available for _, status in rows):
+        console.print("Fetch missing data on a machine with internet: ptb data fetch [IDS]")
+
+
+@data_app.command("fetch")
+def data_fetch(ids: BenchmarkIds = None) -> None:
+    """Download benchmark datasets at their pinned revisions into the data cache."""
+    from posttrainbench.benchmarks.data import data_cache_dir
+
+    benchmarks = [benchmark for benchmark in _benchmarks(ids) if benchmark.data_sources]
+    if ids and not benchmarks:
+        raise UserError(f"{', '.join(ids)}: no data to fetch (synthetic benchmarks).")
+    log(f"data cache: {data_cache_dir()}")
+    for benchmark in benchmarks:
+        for source in benchmark.data_sources:
+            status = source.fetch()
+            log(f"{benchmark.id}: {status.source} @ {status.revision} -> {status.location}")
+
+
+@app.command("eval", rich_help_panel=PANEL)
+def eval_command(
+    model_path: Annotated[
+        Path, typer.Argument(exists=True, file_okay=False, help="A model directory.")
+    ],
+    benchmark: Annotated[str, typer.Option("--benchmark", "-b", help="Benchmark id.")],
+    limit: Annotated[
+        int | None, typer.Option(help="Only the first N test items (default: all).")
+    ] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option(help="Generation limit (default: the benchmark's).")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Where metrics.json and the inspect logs go (default: ptb-eval/ID)."),
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Evaluate any model directory on a benchmark, outside a trial, and print the metrics."""
+    from posttrainbench._fileio import atomic_write_text
+    from posttrainbench.benchmarks import get_benchmark
+    from posttrainbench.catalog import family_of
+    from posttrainbench.evaluation import EvaluationError, evaluate_model
+
+    chosen = get_benchmark(benchmark)
+    if limit is not None and limit < 1:
+        raise UserError("--limit must be at least 1 (leave it out for the full test set).")
+    chosen.test_items()  # a missing dataset is reported before minutes of model loading
+    out_dir = out or Path("ptb-eval") / chosen.id
+    family = family_of(model_path)
+    try:
+        metrics = evaluate_model(
+            model_path,
+            chosen,
+            family,
+            log_dir=out_dir / "logs",
+            limit=limit,
+            max_tokens=max_tokens,
+        )
+    except EvaluationError as error:
+        raise UserError(f"Evaluation of {model_path} on {chosen.id} failed: {error}") from error
+    atomic_write_text(out_dir / "metrics.json", metrics.model_dump_json(indent=2))
+    if as_json:
+        typer.echo(metrics.model_dump_json(indent=2))
+        return
+    stderr = f" ± {metrics.stderr * 100:.1f}" if metrics.stderr is not None else ""
+    console.print(
+        f"{escape(chosen.title)}: [bold]{metrics.accuracy * 100:.1f}[/bold]{stderr} "
+        f"on {metrics.n} items (max tokens {metrics.max_tokens})"
+    )
+    console.print(f"Metrics: {escape(str(out_dir / 'metrics.json'))}")
