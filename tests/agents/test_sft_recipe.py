@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,44 @@ def test_a_passed_deadline_stops_after_one_step_and_still_saves(
     )
     assert "stopping at step 1" in capsys.readouterr().out
     assert (out / "model.safetensors").is_file()
+
+
+def test_lora_with_selective_checkpointing_saves_a_merged_full_model(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("peft")
+    settings = replace(
+        sft_recipe.train_settings(on_gpu=False), lora_rank=4, checkpoint_fraction=0.5
+    )
+    records = arith.training_messages(arith.train_split(16))
+    out = sft_recipe.train_sft(
+        tiny_model, records, tmp_path / "out", max_steps=2, batch_size=8, settings=settings
+    )
+    before, after = _weights(tiny_model), _weights(out)
+    assert before.keys() == after.keys()  # merged: no adapter tensors left
+    assert any(not before[name].equal(after[name]) for name in before)  # type: ignore[attr-defined]
+
+
+def test_cpu_settings_keep_the_plain_fp32_path() -> None:
+    settings = sft_recipe.train_settings(on_gpu=False)
+    assert not (settings.bf16 or settings.liger or settings.fused_adamw)
+    assert settings.checkpoint_fraction == 0 and settings.micro_batch is None
+
+
+def test_gpu_checkpointing_recomputes_only_what_does_not_fit() -> None:
+    gpu = sft_recipe.train_settings(on_gpu=True)
+    h100 = 80 * 10**9
+    qwen3_4b = {"num_parameters": 4_022_468_096, "hidden_size": 2560, "num_layers": 36}
+    assert gpu.checkpoint_fraction is None  # sized to the device when the model loads
+    # 8 rows of 1024 tokens fit a 4B model on an H100 with nothing recomputed ...
+    assert sft_recipe.checkpoint_fraction_for(gpu_bytes=h100, settings=gpu, **qwen3_4b) == 0
+    # ... 16 rows of 2048 tokens do not, so some layers (not all) are recomputed ...
+    long_rows = replace(gpu, micro_batch=16, max_length=2048)
+    part = sft_recipe.checkpoint_fraction_for(gpu_bytes=h100, settings=long_rows, **qwen3_4b)
+    assert 0 < part < 1
+    # ... and with less memory, more of them.
+    less = sft_recipe.checkpoint_fraction_for(gpu_bytes=h100 // 2, settings=long_rows, **qwen3_4b)
+    assert part < less == 1
 
 
 def test_benchmark_without_training_data_is_a_clear_error(

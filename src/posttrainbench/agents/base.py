@@ -35,6 +35,8 @@ class AgentInvocation:
     env: Mapping[str, str] = field(default_factory=dict)
     """Extra variables for the agent (merged into the sandbox's allow-listed environment)."""
     stdin_path: Path | None = None
+    mounts: Sequence[Path] = ()
+    """Host paths the agent needs to read (its CLI's install folder), exposed read-only."""
 
 
 class Agent(Protocol):

@@ -13,6 +13,10 @@ AGENTS: Registry[AgentFactory] = Registry(
         "noop": "posttrainbench.agents.builtin:NoopAgent.from_config",
         "reference": "posttrainbench.agents.builtin:ReferenceAgent.from_config",
         "command": "posttrainbench.agents.builtin:CommandAgent.from_config",
+        "claude-code": "posttrainbench.agents.scaffolds:claude_code",
+        "codex": "posttrainbench.agents.scaffolds:codex",
+        "gemini-cli": "posttrainbench.agents.scaffolds:gemini_cli",
+        "opencode": "posttrainbench.agents.scaffolds:opencode",
     },
 )
 

@@ -20,12 +20,33 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from posttrainbench.agents._sft_settings import (
+    TrainSettings,
+    checkpoint_fraction_for,
+    decoder_layers,
+    micro_batch_for,
+    prepare_model,
+    train_settings,
+    use_one_gpu,
+)
 from posttrainbench.errors import UserError
 
 if TYPE_CHECKING:
+    import datasets
     from transformers import PreTrainedModel, PreTrainedTokenizerBase, TrainerCallback
 
-__all__ = ["default_learning_rate", "main", "train_sft"]
+__all__ = [
+    "TrainSettings",
+    "build_trainer",
+    "checkpoint_fraction_for",
+    "default_learning_rate",
+    "load_model",
+    "main",
+    "prepare_model",
+    "train_sft",
+    "train_settings",
+    "use_one_gpu",
+]
 
 # Models this small are trained from scratch (the toy demo) and want a large step size;
 # real base models are fine-tuned, where such a step would wreck them.
@@ -50,6 +71,7 @@ def train_sft(
     batch_size: int = 32,
     seed: int = 0,
     save_margin_s: float = 5.0,
+    settings: TrainSettings | None = None,
 ) -> Path:
     """Fine-tune ``base_model`` on prompt-completion ``records`` and save it to ``output_dir``.
 
@@ -69,16 +91,17 @@ def train_sft(
         batch_size: Records per optimizer step.
         seed: Seed of the data order.
         save_margin_s: Seconds before ``deadline`` at which training stops.
+        settings: How to train; None picks ``train_settings()`` for this machine.
 
     Returns:
         ``output_dir``.
     """
     import datasets
-    from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback
-    from trl import SFTTrainer
+    from transformers import AutoTokenizer, PrinterCallback
 
     datasets.disable_progress_bars()
-    model = AutoModelForCausalLM.from_pretrained(str(base_model), dtype="float32")
+    settings = settings or train_settings()
+    model = load_model(base_model, settings)
     tokenizer = AutoTokenizer.from_pretrained(str(base_model))
     own_template = tokenizer.chat_template
     # Train on the prompt format the harness evaluates with; submit the model's own file.
@@ -87,22 +110,114 @@ def train_sft(
     steps = max_steps if max_steps > 0 else math.ceil(epochs * len(records) / batch_size)
     stop_at = None if deadline is None else deadline - save_margin_s
     with tempfile.TemporaryDirectory(prefix="ptb-sft-") as scratch:
-        trainer = SFTTrainer(
-            model=model,
-            args=_sft_config(Path(scratch), max_steps, epochs, lr, batch_size, seed),
-            train_dataset=datasets.Dataset.from_list(records),
-            processing_class=tokenizer,
+        trainer = build_trainer(
+            model,
+            tokenizer,
+            datasets.Dataset.from_list(records),
+            settings,
+            scratch=Path(scratch),
+            max_steps=max_steps,
+            epochs=epochs,
+            learning_rate=lr,
+            batch_size=batch_size,
+            seed=seed,
+            schedule=_Schedule(steps, time.time(), stop_at),
             callbacks=[_progress_callback(stop_at)],
-            optimizers=_optimizers(model, lr, _Schedule(steps, time.time(), stop_at)),
         )
         # Our callback prints one compact line per log; drop the raw dict printer.
         trainer.remove_callback(PrinterCallback)
         print(f"sft: {len(records)} records, lr {lr:g}, up to {steps} steps", flush=True)
+        print(f"sft: {_describe(settings, model)}", flush=True)
         trainer.train()
     tokenizer.chat_template = own_template
     _save(trainer.model, tokenizer, output_dir)
     print(f"sft: saved to {output_dir}", flush=True)
     return output_dir
+
+
+def load_model(base_model: Path | str, settings: TrainSettings) -> PreTrainedModel:
+    """Load ``base_model`` in the settings' precision, on their device, kernels applied."""
+    from transformers import AutoModelForCausalLM
+
+    dtype = "bfloat16" if settings.bf16 else "float32"
+    device_map = "cuda" if settings.on_gpu else None
+    model = AutoModelForCausalLM.from_pretrained(
+        str(base_model), dtype=dtype, device_map=device_map
+    )
+    prepare_model(model, settings)
+    return model
+
+
+def build_trainer(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    dataset: datasets.Dataset,
+    settings: TrainSettings,
+    *,
+    scratch: Path,
+    max_steps: int,
+    learning_rate: float,
+    batch_size: int,
+    schedule: _Schedule | None = None,
+    epochs: float = 1.0,
+    seed: int = 0,
+    callbacks: list[TrainerCallback] | None = None,
+) -> Any:
+    """The recipe's TRL ``SFTTrainer`` for ``model`` (from ``load_model``) on ``dataset``.
+
+    ``batch_size`` rows make one optimizer step; a micro-batch smaller than that
+    accumulates gradients over several forward passes. ``schedule`` defaults to warm-up
+    and cosine decay over ``max_steps``.
+    """
+    from trl import SFTTrainer
+
+    if settings.lora_rank is not None:
+        model = _with_lora(model, settings.lora_rank)
+    micro = micro_batch_for(batch_size, settings.micro_batch)
+    schedule = schedule or _Schedule(max_steps, time.time(), None)
+    return SFTTrainer(
+        model=model,
+        args=_sft_config(
+            scratch, settings, max_steps, epochs, learning_rate, batch_size, micro, seed
+        ),
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        callbacks=callbacks,
+        optimizers=_optimizers(model, learning_rate, schedule, fused=settings.fused_adamw),
+    )
+
+
+def _with_lora(model: PreTrainedModel, rank: int) -> Any:
+    """``model`` wrapped with a trainable LoRA adapter on every linear layer."""
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(
+        r=rank,
+        lora_alpha=2 * rank,
+        lora_dropout=0.0,
+        target_modules="all-linear",
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, config)
+
+
+def _describe(settings: TrainSettings, model: PreTrainedModel) -> str:
+    """One line naming the settings as applied to ``model``, for the log."""
+    layers = decoder_layers(model)
+    recomputed = sum(bool(layer.gradient_checkpointing) for layer in layers)
+    parts = [
+        "cuda" if settings.on_gpu else "cpu",
+        "bf16" if settings.bf16 else "fp32",
+        f"micro-batch {settings.micro_batch or 'full'}",
+        f"checkpointing {recomputed}/{len(layers)} layers",
+    ]
+    if settings.liger:
+        parts.append("liger")
+    if settings.fused_adamw:
+        parts.append("fused adamw")
+    if settings.lora_rank is not None:
+        parts.append(f"lora r={settings.lora_rank}")
+    return ", ".join(parts)
 
 
 def _harness_template(model_dir: Path) -> str | None:
@@ -136,22 +251,30 @@ class _Schedule:
         return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
 
 
-def _optimizers(model: PreTrainedModel, lr: float, schedule: _Schedule) -> tuple[Any, Any]:
+def _optimizers(
+    model: Any, lr: float, schedule: _Schedule, *, fused: bool = False
+) -> tuple[Any, Any]:
     """AdamW and the time-aware schedule, in the form ``Trainer(optimizers=...)`` takes."""
     import torch
 
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.0, fused=fused or None)
     return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
 
 
 def _sft_config(
-    scratch: Path, max_steps: int, epochs: float, lr: float, batch_size: int, seed: int
+    scratch: Path,
+    settings: TrainSettings,
+    max_steps: int,
+    epochs: float,
+    lr: float,
+    batch_size: int,
+    micro_batch: int,
+    seed: int,
 ) -> Any:
-    """Training arguments: no checkpoints, no reporting, fp32 on CPU, bf16 on a GPU."""
-    import torch
+    """Training arguments: no checkpoints, no reporting; precision and batching from settings."""
     from trl import SFTConfig
 
-    on_gpu = torch.cuda.is_available()
     with warnings.catch_warnings():
         # Renamed to activation_checkpointing in transformers 5; the old name works on 4.x too.
         warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*deprecated")
@@ -160,12 +283,15 @@ def _sft_config(
             max_steps=max_steps,
             num_train_epochs=epochs,
             learning_rate=lr,
-            per_device_train_batch_size=batch_size,
-            use_cpu=not on_gpu,
-            bf16=on_gpu and torch.cuda.is_bf16_supported(),
+            per_device_train_batch_size=micro_batch,
+            gradient_accumulation_steps=batch_size // micro_batch,
+            use_cpu=not settings.on_gpu,
+            bf16=settings.bf16,
+            torch_compile=settings.compile,
+            # prepare_model enables it per layer; the trainer must not enable it on all.
             gradient_checkpointing=False,
             completion_only_loss=True,
-            max_length=1024,
+            max_length=settings.max_length,
             logging_steps=10,
             save_strategy="no",
             report_to="none",
@@ -206,6 +332,9 @@ def _save(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, output_dir
         stops = [eos] if isinstance(eos, int) else list(eos or [])
         if end_of_turn not in stops:
             model.generation_config.eos_token_id = [end_of_turn, *stops]
+    if hasattr(model, "merge_and_unload"):
+        # A LoRA adapter: submit the merged full model, which every evaluator loads.
+        model = model.merge_and_unload()
     staging = output_dir.with_name(output_dir.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     model.save_pretrained(str(staging))
@@ -241,6 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=None, help="peak learning rate")
     parser.add_argument("--batch-size", type=int, default=32)
     args = parser.parse_args(argv)
+    use_one_gpu()
     try:
         records = _training_records(args.benchmark, args.train_size, args.seed)
     except UserError as error:

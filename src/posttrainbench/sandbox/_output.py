@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Literal
+
+from posttrainbench._redact import Redactor
 
 __all__ = ["OutputRecorder"]
 
@@ -26,7 +29,8 @@ class OutputRecorder:
     flushed after every line so that a crash of the harness loses nothing already read.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, secrets: Sequence[str] = ()) -> None:
+        self._redact = Redactor(secrets)
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file = path.open("a", encoding="utf-8")
         self._lock = threading.Lock()
@@ -48,7 +52,7 @@ class OutputRecorder:
         record = {
             "ts": datetime.now(UTC).isoformat(timespec="microseconds"),
             "stream": stream,
-            "line": line,
+            "line": self._redact(line) if self._redact else line,
         }
         with self._lock:
             # A reader thread may outlive close() when a stray process holds the pipe.

@@ -49,7 +49,10 @@ def run_tree(launch: Launch, request: SandboxRequest) -> SandboxResult:
     process of the tree is killed and gone before this returns.
     """
     started = time.monotonic()
-    with OutputRecorder(request.output_path) as recorder, _stdin(request.stdin_path) as stdin:
+    with (
+        OutputRecorder(request.output_path, request.secrets) as recorder,
+        _stdin(request.stdin_path) as stdin,
+    ):
         try:
             process = subprocess.Popen(
                 list(launch.argv),
