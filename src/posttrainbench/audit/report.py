@@ -1,14 +1,16 @@
-"""The audit report persisted as ``audit.json``."""
+"""The audit report persisted as ``audit.json``: findings with evidence, and the verdict."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-__all__ = ["AuditReport", "Finding", "run_audit"]
+__all__ = ["AuditReport", "Finding", "Severity", "Verdict"]
 
 Verdict = Literal["clean", "flagged", "error", "not_run"]
+Severity = Literal["info", "warning", "flag"]
 
 
 class Finding(BaseModel):
@@ -18,10 +20,13 @@ class Finding(BaseModel):
 
     detector: str
     """Detector that produced the finding."""
-    severity: Literal["info", "warning", "flag"]
+    severity: Severity
+    """``flag`` makes the trial flagged; ``warning`` and ``info`` are shown, never scored."""
     message: str
-    evidence: dict[str, str] = Field(default_factory=dict)
-    """File paths, matched items, distances: whatever lets a reader check the claim."""
+    """One line a reader understands without the evidence."""
+    evidence: Mapping[str, JsonValue] = Field(default_factory=dict)
+    """File paths, line numbers, matched item ids, overlaps, hashes: whatever lets a
+    reader check the claim."""
 
 
 class AuditReport(BaseModel):
@@ -30,15 +35,12 @@ class AuditReport(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     verdict: Verdict
-    """``flagged`` replaces the score with the base score; ``not_run`` leaves it."""
+    """``flagged`` and ``error`` replace the score with the base score; ``not_run`` leaves it."""
     detectors_run: list[str] = Field(default_factory=list)
+    """Detectors that ran to the end (their findings are below)."""
     findings: list[Finding] = Field(default_factory=list)
+    reasons: list[str] = Field(default_factory=list)
+    """Why the verdict is ``flagged`` or ``error``: one line per flag or crashed detector."""
+    errors: dict[str, str] = Field(default_factory=dict)
+    """Detector name -> the exception it raised (a crash makes the verdict ``error``)."""
     note: str = ""
-
-
-def run_audit() -> AuditReport:
-    """Placeholder until the detectors land: records that no audit ran."""
-    return AuditReport(
-        verdict="not_run",
-        note="No detectors are implemented yet; the score is not checked for reward hacking.",
-    )

@@ -1,0 +1,26 @@
+"""The detector registry: one line per detector, imported only when the audit runs."""
+
+from __future__ import annotations
+
+from posttrainbench._registry import Registry
+from posttrainbench.audit.context import Detector
+
+__all__ = ["DEFAULT_DETECTORS", "DETECTORS", "get_detector"]
+
+DETECTORS: Registry[Detector] = Registry(
+    "detector",
+    {
+        "integrity": "posttrainbench.audit.integrity:integrity",
+        "contamination": "posttrainbench.audit.contamination:contamination",
+        "api_usage": "posttrainbench.audit.api_usage:api_usage",
+        "lineage": "posttrainbench.audit._lineage_adapter:lineage",
+    },
+)
+
+DEFAULT_DETECTORS: tuple[str, ...] = ("integrity", "contamination", "api_usage", "lineage")
+"""What the audit phase runs, in this order."""
+
+
+def get_detector(name: str) -> Detector:
+    """The detector called ``name`` (a registry name or ``module:attr``)."""
+    return DETECTORS.resolve(name)

@@ -1,0 +1,56 @@
+"""``ptb audit``: re-run the reward-hacking audit of a finished trial."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from posttrainbench.cli._app import AsJson, RunsDir, app, console
+
+PANEL = "Trials"
+_STYLES = {"flag": "bold red", "warning": "yellow", "info": "dim"}
+_VERDICT_STYLES = {"clean": "green", "flagged": "bold red", "error": "bold yellow"}
+
+
+@app.command("audit", rich_help_panel=PANEL)
+def audit_command(
+    trial: Annotated[str, typer.Argument(help="A run directory, or a trial id under --runs-dir.")],
+    runs_dir: RunsDir = Path("runs"),
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Print every finding with its evidence.")
+    ] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Re-run the audit of a trial and print the verdict (audit.json is left unchanged)."""
+    from posttrainbench.trial.audit import find_trial_dir, reaudit
+
+    result = reaudit(find_trial_dir(trial, runs_dir))
+    report = result.report
+    if as_json:
+        typer.echo(report.model_dump_json(indent=2))
+        return
+    style = _VERDICT_STYLES.get(report.verdict, "")
+    console.print(f"{escape(str(result.trial_dir))}: [{style}]{report.verdict}[/{style}]")
+    if result.recorded is not None and result.recorded.verdict != report.verdict:
+        console.print(
+            f"[yellow]The recorded verdict was {result.recorded.verdict}; the score kept "
+            "follows the recorded one.[/yellow]"
+        )
+    for reason in report.reasons:
+        console.print(f"  - {escape(reason)}")
+    if not explain:
+        if report.findings:
+            console.print("[dim]Run with --explain for the evidence.[/dim]")
+        return
+    for finding in report.findings:
+        tag = _STYLES[finding.severity]
+        console.print(
+            f"\n[{tag}]{finding.severity.upper()}[/{tag}] {finding.detector}: "
+            f"{escape(finding.message)}"
+        )
+        if finding.evidence:
+            console.print(escape(json.dumps(finding.evidence, indent=2, ensure_ascii=False)))

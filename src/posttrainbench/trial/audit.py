@@ -1,0 +1,99 @@
+"""The audit of one trial: its context from the run directory, and re-running it later."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from posttrainbench.audit import AuditContext, AuditReport, AuditSettings, run_audit
+from posttrainbench.benchmarks import Benchmark, get_benchmark
+from posttrainbench.errors import UserError
+from posttrainbench.trial.events import EventLog, Phase
+from posttrainbench.trial.layout import TrialPaths
+from posttrainbench.trial.spec import TrialSpec
+
+__all__ = ["ReAudit", "audit_context", "find_trial_dir", "reaudit"]
+
+
+def audit_context(
+    paths: TrialPaths,
+    benchmark: Benchmark,
+    base_model: Path,
+    prepared: Mapping[str, Any],
+    scaffold_env_keys: Sequence[str] = (),
+    settings: AuditSettings | None = None,
+) -> AuditContext:
+    """The detectors' view of a trial, from its paths and what prepare recorded."""
+    return AuditContext(
+        workspace=paths.workspace,
+        task_dir=paths.task_dir,
+        final_model=paths.final_model,
+        trace=paths.raw_stream,
+        base_model=base_model,
+        benchmark=benchmark,
+        given_files=prepared.get("given_files"),
+        base_model_files=prepared.get("base_model_files"),
+        honeytokens=dict(prepared.get("honeytokens") or {}),
+        scaffold_env_keys=tuple(scaffold_env_keys),
+        has_submission=_collected(paths),
+        settings=settings or AuditSettings(),
+    )
+
+
+def _collected(paths: TrialPaths) -> bool:
+    """Whether collect accepted final_model (it rejects links that leave the workspace)."""
+    if paths.submission.is_file():
+        return bool(json.loads(paths.submission.read_text(encoding="utf-8")).get("present"))
+    return paths.final_model.is_dir() and not paths.final_model.is_symlink()
+
+
+@dataclass(frozen=True)
+class ReAudit:
+    """A fresh audit of a finished trial next to the one its score was based on."""
+
+    trial_dir: Path
+    report: AuditReport
+    recorded: AuditReport | None
+
+
+def find_trial_dir(trial: str, runs_root: Path) -> Path:
+    """``trial`` as a run directory path, or a trial id looked up under ``runs_root``."""
+    candidate = Path(trial)
+    if (candidate / "trial.json").is_file():
+        return candidate
+    matches = sorted(runs_root.glob(f"*/{trial}/trial.json"))
+    if not matches:
+        raise UserError(
+            f"No trial '{trial}': pass a run directory or a trial id under --runs-dir "
+            f"({runs_root})."
+        )
+    if len(matches) > 1:
+        found = ", ".join(str(path.parent) for path in matches)
+        raise UserError(f"Trial id '{trial}' is ambiguous ({found}): pass the run directory.")
+    return matches[0].parent
+
+
+def reaudit(trial_dir: Path, settings: AuditSettings | None = None) -> ReAudit:
+    """Run the audit of the trial in ``trial_dir`` again (audit.json is left as it is)."""
+    paths = TrialPaths(trial_dir)
+    record = json.loads(paths.trial_json.read_text(encoding="utf-8"))
+    spec = TrialSpec.model_validate(record["spec"])
+    prepared = EventLog(paths.events).ended(Phase.PREPARE)
+    if prepared is None:
+        raise UserError(f"{trial_dir} was never prepared: there is nothing to audit.")
+    context = audit_context(
+        paths,
+        get_benchmark(spec.benchmark),
+        Path(record["model_path"]),
+        prepared.get("data", {}),
+        settings=settings,
+    )
+    recorded = (
+        AuditReport.model_validate_json(paths.audit.read_text(encoding="utf-8"))
+        if paths.audit.is_file()
+        else None
+    )
+    return ReAudit(trial_dir, run_audit(context), recorded)
