@@ -10,6 +10,7 @@ from posttrainbench.results.aggregate import (
     average_from_published_columns,
     resolve_weights,
 )
+from posttrainbench.results.artifacts import TrialFiles
 from posttrainbench.results.formats import (
     OutputFormat,
     format_leaderboard,
@@ -19,6 +20,7 @@ from posttrainbench.results.formats import (
     to_markdown,
 )
 from posttrainbench.results.leaderboard import LeaderboardRow, leaderboard
+from posttrainbench.results.plots import write_plots
 from posttrainbench.results.record import TrialResult
 from posttrainbench.results.render import (
     leaderboard_table,
@@ -26,6 +28,7 @@ from posttrainbench.results.render import (
     status_table,
     table_text,
 )
+from posttrainbench.results.site import build_site
 from posttrainbench.results.store import ResultStore, TrialRow
 from posttrainbench.results.summary import (
     AgentSummary,
@@ -38,6 +41,7 @@ from posttrainbench.results.summary import (
     ResolvedWeights,
     WeightsSource,
 )
+from posttrainbench.results.upstream import ImportReport, import_upstream
 from posttrainbench.results.weights import (
     PublishedReference,
     PublishedRow,
@@ -56,6 +60,7 @@ __all__ = [
     "BenchmarkSummary",
     "CellSummary",
     "ConfidenceInterval",
+    "ImportReport",
     "Leaderboard",
     "LeaderboardRow",
     "LeaderboardView",
@@ -66,13 +71,16 @@ __all__ = [
     "ReplicateAverage",
     "ResolvedWeights",
     "ResultStore",
+    "TrialFiles",
     "TrialResult",
     "TrialRow",
     "WeightsSource",
     "agent_label",
     "aggregate",
     "average_from_published_columns",
+    "build_site",
     "format_leaderboard",
+    "import_upstream",
     "leaderboard",
     "leaderboard_table",
     "leaderboard_view_table",
@@ -88,4 +96,5 @@ __all__ = [
     "to_json",
     "to_markdown",
     "weights_from_scores",
+    "write_plots",
 ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import random
 import statistics
 from collections.abc import Sequence
 
@@ -17,7 +16,11 @@ def mean_or_none(values: Sequence[float]) -> float | None:
 
 def stdev_or_none(values: Sequence[float]) -> float | None:
     """The sample standard deviation (n−1), or None with fewer than two values."""
-    return statistics.stdev(values) if len(values) > 1 else None
+    if len(values) < 2:
+        return None
+    # Float arithmetic: statistics.stdev is exact but ~50x slower, and this runs per cell.
+    mean = math.fsum(values) / len(values)
+    return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1))
 
 
 def bootstrap_interval(
@@ -29,14 +32,13 @@ def bootstrap_interval(
     """
     if len(values) < 2:
         return None
-    rng = random.Random(seed)
+    import numpy as np  # here, not at import time: the CLI starts without it
+
     size = len(values)
-    # One draw for all resamples, then sliced: ~3x faster than a call per resample.
-    draws = rng.choices(values, k=size * resamples)
-    means = sorted(
-        math.fsum(draws[start : start + size]) / size for start in range(0, len(draws), size)
-    )
+    # All resamples in one array: a leaderboard of 100+ agents bootstraps in milliseconds.
+    draws = np.random.default_rng(seed).integers(0, size, size=(resamples, size))
+    means = np.sort(np.asarray(values, dtype=np.float64)[draws].mean(axis=1))
     tail = (1.0 - level) / 2.0
     low = means[max(0, math.floor(tail * resamples))]
     high = means[min(resamples - 1, math.ceil((1.0 - tail) * resamples) - 1)]
-    return low, high
+    return float(low), float(high)

@@ -129,6 +129,8 @@ def _agents(board: Leaderboard) -> TableView:
         Column("missing_cells", "missing"),
         Column("hours_used", "time used"),
         Column("budget_used", "% budget"),
+        Column("tokens", "tokens"),
+        Column("cost_usd", "cost $"),
     )
     rows = tuple(_agent_row(entry) for entry in board.entries)
     return TableView("PostTrainBench leaderboard (×100)", columns, rows, _notes(board))
@@ -150,7 +152,17 @@ def _agent_row(entry: AgentSummary) -> tuple[Value, ...]:
         _count(len(entry.missing)),
         Value(entry.hours_used, "—" if entry.hours_used is None else f"{entry.hours_used:.2f} h"),
         Value(used, "—" if used is None else f"{100 * used:.0f}%"),
+        Value(entry.tokens, "—" if entry.tokens is None else f"{entry.tokens:,}"),
+        _cost(entry.cost_usd, entry.cost_trials, sum(c.results for c in entry.cells)),
     )
+
+
+def _cost(cost: float | None, with_cost: int, trials: int) -> Value:
+    """Dollars; ``(k/n)`` when only k of the n trials reported a cost."""
+    if cost is None:
+        return Value(None, "—")
+    partial = f" ({with_cost}/{trials})" if with_cost < trials else ""
+    return Value(cost, f"{cost:.2f}{partial}")
 
 
 def _benchmark_columns(board: Leaderboard) -> tuple[Column, ...]:

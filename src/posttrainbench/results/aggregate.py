@@ -24,6 +24,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 from posttrainbench.results._stats import (
     bootstrap_interval,
@@ -332,4 +333,28 @@ def _summarise_agent(
         cells=cells,
         hours_used=mean_or_none(used),
         budget_used=mean_or_none([u / hours for u in used]) if hours > 0 else None,
+        **_usage(members),
+    )
+
+
+class _Usage(TypedDict):
+    hours_used_total: float
+    tokens: int | None
+    cost_usd: float | None
+    cost_trials: int
+
+
+def _usage(members: Sequence[TrialResult]) -> _Usage:
+    """Time, tokens and cost summed over an agent's trials (absent figures left out)."""
+    tokens = [
+        (r.prompt_tokens or 0) + (r.completion_tokens or 0)
+        for r in members
+        if r.prompt_tokens is not None or r.completion_tokens is not None
+    ]
+    costs = [r.cost_usd for r in members if r.cost_usd is not None]
+    return _Usage(
+        hours_used_total=math.fsum(r.solve_seconds for r in members) / 3600.0,
+        tokens=sum(tokens) if tokens else None,
+        cost_usd=math.fsum(costs) if costs else None,
+        cost_trials=len(costs),
     )

@@ -36,3 +36,9 @@ class TrialResult(BaseModel):
     """How the agent ended: exited, timed_out, time_over."""
     harness_version: str
     finished_at: str
+    prompt_tokens: int | None = None
+    """Input tokens the agent used (cached ones included); None when not reported."""
+    completion_tokens: int | None = None
+    """Output tokens the agent used; None when not reported."""
+    cost_usd: float | None = None
+    """What the agent's LLM calls cost in US dollars; None when unknown."""

@@ -7,7 +7,7 @@ them at any time.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,6 +97,14 @@ class ResultStore:
             db.execute(
                 "INSERT OR REPLACE INTO results VALUES (?,?,?,?)",
                 (result.trial_id, result.experiment, result.score, result.model_dump_json()),
+            )
+
+    def upsert_results(self, results: Sequence[TrialResult]) -> None:
+        """Insert or replace many results in one transaction (imports, benchmarks)."""
+        with self._connect() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO results VALUES (?,?,?,?)",
+                [(r.trial_id, r.experiment, r.score, r.model_dump_json()) for r in results],
             )
 
     def trials(self, experiment: str | None = None) -> list[TrialRow]:

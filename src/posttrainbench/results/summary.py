@@ -165,6 +165,14 @@ class AgentSummary(_Published):
     """Mean wall time the agent ran per trial, in hours."""
     budget_used: float | None
     """Mean fraction of the time budget used (None for a zero budget)."""
+    hours_used_total: float = 0.0
+    """Wall time the agent ran over all its trials, in hours."""
+    tokens: int | None = None
+    """Prompt + completion tokens over the trials that reported usage (None: none did)."""
+    cost_usd: float | None = None
+    """Cost over the trials that reported one, in US dollars (None: none did)."""
+    cost_trials: int = 0
+    """Trials that reported a cost (``cost_usd`` covers only these)."""
 
 
 class Leaderboard(_Published):
