@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -315,3 +316,25 @@ def test_a_missing_bwrap_names_the_package_to_install() -> None:
     reason = BwrapSandbox(bwrap="/nonexistent/bwrap").unavailable_reason()
 
     assert reason is not None and "apt-get install bubblewrap" in reason
+
+
+def test_argv_exposes_exactly_the_trials_gpus_renumbered_from_zero(tmp_path: Path) -> None:
+    # Measured on a 2-GPU host: with only /dev/nvidia1 bound, CUDA and nvidia-smi see one
+    # GPU, as device 0; CUDA_VISIBLE_DEVICES=1 inside would leave it with none.
+    layout = HostLayout(
+        gpu_devices=tuple(
+            Path(f"/dev/{name}") for name in ("nvidia0", "nvidia1", "nvidia2", "nvidiactl")
+        )
+    )
+    request = dataclasses.replace(
+        make_request(tmp_path, ["agent"], gpus=(1, 2)),
+        env={**ENV, "CUDA_VISIBLE_DEVICES": "1,2"},
+    )
+    argv = build_bwrap_argv(request, layout)
+
+    assert [source for source, _ in pairs(argv, "--dev-bind")] == [
+        "/dev/nvidia1",
+        "/dev/nvidia2",
+        "/dev/nvidiactl",
+    ]
+    assert ("CUDA_VISIBLE_DEVICES", "0,1") in pairs(argv, "--setenv")

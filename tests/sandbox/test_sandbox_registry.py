@@ -32,7 +32,7 @@ class UnavailableSandbox(Sandbox):
 
 
 def test_registry_lists_the_built_in_backends() -> None:
-    assert SANDBOXES.names() == ["bwrap", "process"]
+    assert SANDBOXES.names() == ["apptainer", "bwrap", "docker", "podman", "process"]
     assert SANDBOXES.resolve("process") is ProcessSandbox
     assert SANDBOXES.resolve("bwrap") is BwrapSandbox
 

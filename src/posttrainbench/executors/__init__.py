@@ -1,5 +1,22 @@
-"""Executors: where trials run (this host now; clusters later). Trial code is the same."""
+"""Executors: where trials run (this host, or a cluster). Trial code is the same everywhere."""
 
-from posttrainbench.executors.local import run_local
+from posttrainbench.executors.experiment import (
+    ExperimentStatus,
+    TrialStatus,
+    cancel_experiment,
+    experiment_status,
+    submit_experiment,
+)
+from posttrainbench.executors.local import LocalQueue, cancel_local, host_gpus, run_local
 
-__all__ = ["run_local"]
+__all__ = [
+    "ExperimentStatus",
+    "LocalQueue",
+    "TrialStatus",
+    "cancel_experiment",
+    "cancel_local",
+    "experiment_status",
+    "host_gpus",
+    "run_local",
+    "submit_experiment",
+]

@@ -1,14 +1,30 @@
-"""The local executor: trials one after another on this host."""
+"""The local executor: a queue of trials on this host, one per free GPU set (or CPU slot).
+
+Each trial runs in its own worker process (``python -m posttrainbench.executors._worker``)
+in its own session, with ``CUDA_VISIBLE_DEVICES`` naming the host GPUs it was given. The
+queue records every worker on disk (see ``_state``), so when the queue itself is stopped
+and started again it adopts the workers still running instead of starting them twice,
+and resumes the trials whose worker died (the trial runner resumes from the last phase).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from posttrainbench.errors import UserError
+from posttrainbench.executors._state import JobRecord, StateDir, trial_phase
 from posttrainbench.results import TrialResult
 from posttrainbench.trial import TrialRunner, TrialSpec
 
-__all__ = ["run_local"]
+__all__ = ["LocalQueue", "cancel_local", "host_gpus", "run_local"]
 
 
 def run_local(
@@ -18,7 +34,7 @@ def run_local(
     *,
     echo_agent: bool = False,
 ) -> list[TrialResult]:
-    """Run (or resume) each trial in turn; finished trials return their stored result.
+    """Run (or resume) each trial in turn in this process; finished trials return their result.
 
     Every spec is validated (agent, benchmark, model, sandbox) before the first trial
     starts, so a typo in the last one does not surface hours later.
@@ -29,3 +45,226 @@ def run_local(
         log(f"trial {number}/{len(runners)}: {runner.spec.trial_id}")
         results.append(runner.run())
     return results
+
+
+def host_gpus(environ: dict[str, str] | None = None, dev: Path = Path("/dev")) -> list[int]:
+    """GPU indices this host offers: ``CUDA_VISIBLE_DEVICES`` if set, else /dev/nvidiaN."""
+    environ = dict(os.environ) if environ is None else environ
+    visible = environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        parts = [part.strip() for part in visible.split(",") if part.strip()]
+        return [int(part) for part in parts] if all(p.isdigit() for p in parts) else []
+    return sorted(
+        int(match.group(1))
+        for path in dev.glob("nvidia*")
+        if (match := re.fullmatch(r"nvidia(\d+)", path.name))
+    )
+
+
+def _process_start(pid: int) -> str | None:
+    """The start time of ``pid`` (clock ticks since boot), or None if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return None if fields[0] == "Z" else fields[19]
+
+
+def _alive(record: JobRecord) -> bool:
+    return record.pid is not None and _process_start(record.pid) == record.pid_start
+
+
+@dataclass
+class _Worker:
+    record: JobRecord
+    process: subprocess.Popen[bytes] | None
+    """None for a worker adopted from an earlier queue process (not our child)."""
+
+
+@dataclass
+class LocalQueue:
+    """Runs ``specs`` on this host, ``gpus`` per trial, as many at once as slots allow."""
+
+    specs: Sequence[TrialSpec]
+    runs_root: Path
+    experiment_dir: Path
+    slots: int | None = None
+    """Concurrent trials when trials use no GPU (default 1)."""
+    gpu_ids: Sequence[int] | None = None
+    """Host GPUs to hand out (default: ``host_gpus()``)."""
+    log: Callable[[str], None] = print
+    poll_s: float = 1.0
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+    """Variables added to the workers' environment (the judge's settings)."""
+    _workers: dict[str, _Worker] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.state = StateDir(self.experiment_dir)
+        self.runs_root = self.runs_root.absolute()
+        if self.gpu_ids is None:
+            self.gpu_ids = host_gpus()
+        needed = max((spec.gpus for spec in self.specs), default=0)
+        if needed > len(self.gpu_ids):
+            raise UserError(
+                f"Trials need {needed} GPU(s) each but this host offers {len(self.gpu_ids)} "
+                f"({list(self.gpu_ids)}). Lower `gpus`, or run on a cluster executor."
+            )
+
+    def run(self) -> dict[str, JobRecord]:
+        """Run every unfinished trial; returns the final record of each trial."""
+        with self.state.lock("local queue"):
+            self.state.cancel_flag.unlink(missing_ok=True)
+            pending = self._adopt_or_queue()
+            while pending or self._workers:
+                if self.state.cancel_flag.exists():
+                    self.log("experiment cancelled: no new trials start")
+                    pending = []
+                while pending and self._can_start(pending[0]):
+                    self._start(pending.pop(0))
+                self._reap()
+                if self._workers:
+                    time.sleep(self.poll_s)
+        return self.state.records()
+
+    # -- bookkeeping -----------------------------------------------------------------------
+
+    def _adopt_or_queue(self) -> list[TrialSpec]:
+        pending = []
+        for spec in self.specs:
+            record = self.state.load(spec.trial_id, "local")
+            if trial_phase(self.runs_root, spec) == "done":
+                if record.state != "done":
+                    self.state.save(record.model_copy(update={"state": "done", "reason": None}))
+                continue
+            if record.state == "running" and _alive(record):
+                self.log(f"[{spec.trial_id}] adopting worker pid {record.pid}")
+                self._workers[spec.trial_id] = _Worker(record, None)
+                continue
+            self.state.save(record.model_copy(update={"state": "queued", "pid": None}))
+            pending.append(spec)
+        return pending
+
+    def _free_gpus(self) -> list[int]:
+        assert self.gpu_ids is not None
+        used = {gpu for worker in self._workers.values() for gpu in worker.record.gpus}
+        return [gpu for gpu in self.gpu_ids if gpu not in used]
+
+    def _can_start(self, spec: TrialSpec) -> bool:
+        if spec.gpus:
+            return len(self._free_gpus()) >= spec.gpus
+        cpu_workers = sum(1 for worker in self._workers.values() if not worker.record.gpus)
+        return cpu_workers < (self.slots or 1)
+
+    def _start(self, spec: TrialSpec) -> None:
+        gpus = self._free_gpus()[: spec.gpus]
+        env = {**os.environ, **self.extra_env, "CUDA_VISIBLE_DEVICES": ",".join(map(str, gpus))}
+        log_path = self.state.log_path(spec.trial_id)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        argv = [
+            sys.executable,
+            "-m",
+            "posttrainbench.executors._worker",
+            str(self.runs_root),
+            spec.model_dump_json(),
+        ]
+        with log_path.open("ab") as output:
+            process = subprocess.Popen(
+                argv,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # outlives a stopped queue; adopted on restart
+            )
+        record = self.state.load(spec.trial_id, "local")
+        record = self.state.save(
+            record.model_copy(
+                update={
+                    "state": "running",
+                    "attempts": record.attempts + 1,
+                    "pid": process.pid,
+                    "pid_start": _process_start(process.pid),
+                    "gpus": gpus,
+                    "reason": None,
+                }
+            )
+        )
+        self._workers[spec.trial_id] = _Worker(record, process)
+        gpu_note = f" on GPU {','.join(map(str, gpus))}" if gpus else ""
+        self.log(f"[{spec.trial_id}] started (pid {process.pid}){gpu_note}")
+
+    def _reap(self) -> None:
+        specs = {spec.trial_id: spec for spec in self.specs}
+        for trial_id, worker in list(self._workers.items()):
+            if worker.process is not None:
+                code = worker.process.poll()
+                if code is None:
+                    continue
+            elif _alive(worker.record):
+                continue
+            else:
+                code = None
+            del self._workers[trial_id]
+            self._finished(specs[trial_id], code)
+
+    def _finished(self, spec: TrialSpec, code: int | None) -> None:
+        record = self.state.load(spec.trial_id, "local")
+        if trial_phase(self.runs_root, spec) == "done":
+            update: dict[str, object] = {"state": "done", "reason": None}
+            self.log(f"[{spec.trial_id}] done")
+        elif record.state == "cancelled" or self.state.cancel_flag.exists():
+            update = {"state": "cancelled", "reason": record.reason or "cancelled"}
+        else:
+            how = "died" if code is None else f"exited with code {code}"
+            reason = f"worker {how}: {_last_line(self.state.log_path(spec.trial_id))}"
+            update = {"state": "failed", "reason": reason}
+            self.log(f"[{spec.trial_id}] failed: {reason}")
+        self.state.save(record.model_copy(update={**update, "pid": None, "gpus": []}))
+
+
+def _last_line(path: Path) -> str:
+    try:
+        lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return "no output"
+    return lines[-1][-300:] if lines else "no output"
+
+
+def cancel_local(experiment_dir: Path, grace_s: float = 30.0) -> list[str]:
+    """Stop the queue from starting trials and stop running workers; returns their ids.
+
+    Each worker gets SIGTERM (its sandbox then kills the agent's tree), then SIGKILL for
+    its whole session after ``grace_s``.
+    """
+    state = StateDir(experiment_dir)
+    state.root.mkdir(parents=True, exist_ok=True)
+    state.cancel_flag.touch()
+    stopped = []
+    for record in state.records().values():
+        if record.executor != "local" or record.state not in {"running", "queued"}:
+            continue
+        if record.state == "running" and _alive(record):
+            assert record.pid is not None
+            _stop_session(record, grace_s)
+            stopped.append(record.trial_id)
+        state.save(
+            record.model_copy(update={"state": "cancelled", "reason": "cancelled by the user"})
+        )
+    return stopped
+
+
+def _stop_session(record: JobRecord, grace_s: float) -> None:
+    assert record.pid is not None
+    try:
+        os.kill(record.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline and _alive(record):
+        time.sleep(0.2)
+    if _alive(record):
+        try:
+            os.killpg(record.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

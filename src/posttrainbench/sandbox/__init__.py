@@ -1,24 +1,39 @@
 """Run an agent's argv with limits and mounts, and kill its whole process tree at the end.
 
 Backends: ``bwrap`` (bubblewrap: PID namespace, read-only system, only the mounts
-writable) and ``process`` (no isolation, for development). ``get_sandbox`` picks one.
+writable), ``podman``/``docker`` (OCI images), ``apptainer`` (HPC sites) and ``process``
+(no isolation, for development). ``get_sandbox`` picks one.
 """
 
 from posttrainbench.sandbox.base import Mount, Sandbox, SandboxRequest, SandboxResult
 from posttrainbench.sandbox.bwrap import BwrapSandbox, HostLayout, build_bwrap_argv, host_layout
+from posttrainbench.sandbox.containers import (
+    ApptainerSandbox,
+    ContainerSettings,
+    DockerSandbox,
+    PodmanSandbox,
+    build_apptainer_argv,
+    build_oci_argv,
+)
 from posttrainbench.sandbox.process import ProcessSandbox
 from posttrainbench.sandbox.registry import SANDBOXES, get_sandbox
 
 __all__ = [
     "SANDBOXES",
+    "ApptainerSandbox",
     "BwrapSandbox",
+    "ContainerSettings",
+    "DockerSandbox",
     "HostLayout",
     "Mount",
+    "PodmanSandbox",
     "ProcessSandbox",
     "Sandbox",
     "SandboxRequest",
     "SandboxResult",
+    "build_apptainer_argv",
     "build_bwrap_argv",
+    "build_oci_argv",
     "get_sandbox",
     "host_layout",
 ]

@@ -45,11 +45,14 @@ class SandboxRequest:
     network: bool = True
     """False cuts the network off (a fresh network namespace), where the backend can."""
     gpus: Sequence[int] = ()
-    """GPU indices to expose; CUDA_VISIBLE_DEVICES is set by the caller."""
+    """Host GPU indices to expose; the caller sets CUDA_VISIBLE_DEVICES to them, and a
+    backend that shows only these devices renumbers it from 0, as CUDA then counts."""
     kill_grace_s: float = 30.0
     """Seconds between SIGTERM and SIGKILL at the time limit."""
     extra: Mapping[str, str] = field(default_factory=dict)
     """Backend-specific options."""
+    secrets: Sequence[str] = ()
+    """Values replaced by ``[REDACTED]`` in every output line before it is written."""
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -74,15 +75,22 @@ def build_bwrap_argv(
         request: What to run, with its mounts, environment and isolation options.
         layout: The host paths to show besides the mounts (see ``host_layout``).
         bwrap: The bwrap executable.
-        env_fd: A descriptor holding ``bwrap_env_args(request.env)`` NUL-separated; when
+        env_fd: A descriptor holding the environment's ``bwrap_env_args`` NUL-separated; when
             given, the environment travels through it instead of the command line, where
             any host user could read API keys in ``ps``.
         info_fd: A descriptor bwrap writes the sandbox's namespace ids to, as JSON.
     """
     argv = [bwrap, *_isolation_args(request), *_filesystem_args(request, layout)]
-    argv += ["--args", str(env_fd)] if env_fd is not None else bwrap_env_args(request.env)
+    argv += ["--args", str(env_fd)] if env_fd is not None else bwrap_env_args(_inside_env(request))
     argv += ["--info-fd", str(info_fd)] if info_fd is not None else []
     return [*argv, "--chdir", str(request.cwd), "--", *request.argv]
+
+
+def _inside_env(request: SandboxRequest) -> Mapping[str, str]:
+    """``request.env`` as seen inside: the exposed GPUs renumbered from 0, as CUDA sees them."""
+    if not request.gpus:
+        return request.env
+    return {**request.env, "CUDA_VISIBLE_DEVICES": ",".join(map(str, range(len(request.gpus))))}
 
 
 def bwrap_env_args(env: Mapping[str, str]) -> list[str]:
@@ -114,8 +122,12 @@ def _filesystem_args(request: SandboxRequest, layout: HostLayout) -> list[str]:
         args += ["--symlink", target, str(link)]
     args += ["--proc", "/proc", "--dev", "/dev"]
     if request.gpus:
+        # Only the trial's GPUs (plus the shared control nodes): CUDA then sees exactly
+        # those, numbered from 0 (see _inside_env), and cannot open another trial's GPU.
         for device in layout.gpu_devices:
-            args += ["--dev-bind", str(device), str(device)]
+            number = re.fullmatch(r"nvidia(\d+)", device.name)
+            if number is None or int(number.group(1)) in request.gpus:
+                args += ["--dev-bind", str(device), str(device)]
         # The CUDA driver and NVML read the PCI topology from /sys.
         args += ["--ro-bind", "/sys", "/sys"]
     # Parents first, so that a mount inside another one is not hidden by it.
@@ -243,7 +255,7 @@ class BwrapSandbox(Sandbox):
         reason = self.unavailable_reason()
         if binary is None or reason is not None:
             raise UserError(f"The bwrap sandbox cannot run here: {reason}")
-        env = b"".join(os.fsencode(arg) + b"\0" for arg in bwrap_env_args(request.env))
+        env = b"".join(os.fsencode(arg) + b"\0" for arg in bwrap_env_args(_inside_env(request)))
         with _memory_file("ptb-bwrap-env", env) as env_fd, _memory_file("ptb-bwrap-info") as info:
             argv = build_bwrap_argv(
                 request,

@@ -17,6 +17,9 @@ SANDBOXES: Registry[type[Sandbox]] = Registry(
     {
         "process": "posttrainbench.sandbox.process:ProcessSandbox",
         "bwrap": "posttrainbench.sandbox.bwrap:BwrapSandbox",
+        "podman": "posttrainbench.sandbox.containers:PodmanSandbox",
+        "docker": "posttrainbench.sandbox.containers:DockerSandbox",
+        "apptainer": "posttrainbench.sandbox.containers:ApptainerSandbox",
     },
 )
 

@@ -1,0 +1,363 @@
+"""Experiment files: a TOML matrix of trials -> validated pydantic models -> TrialSpecs.
+
+An experiment file names the agents, base models, benchmarks, time budgets and replicates
+to cross, the GPUs each trial gets, the sandbox, the executor that runs the trials and the
+judge settings. Every problem in the file is reported with the file, line and key::
+
+    name = "qwen-sweep"
+    agents = ["noop", "reference"]
+    models = ["Qwen/Qwen3-1.7B-Base"]
+    benchmarks = ["gsm8k", "humaneval"]
+    hours = [10]
+    replicates = 3
+    gpus = 1
+
+    [executor]
+    type = "slurm"
+    partition = "gpu"
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from posttrainbench.errors import UserError
+from posttrainbench.trial import TrialSpec
+
+__all__ = [
+    "ExperimentConfig",
+    "JudgeSettings",
+    "LoadedExperiment",
+    "LocalSettings",
+    "SlurmSettings",
+    "load_experiment",
+]
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+class LocalSettings(BaseModel):
+    """Run the trials on this host, one per free GPU slot (or CPU slot)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["local"] = "local"
+    """Executor kind."""
+    slots: int | None = Field(default=None, ge=1)
+    """Trials at once on a CPU-only host (default: 1); GPU hosts run one per free GPU set."""
+    gpu_ids: list[int] | None = None
+    """Host GPUs the executor may hand out (default: every GPU it finds)."""
+
+
+class SlurmSettings(BaseModel):
+    """Submit each trial as one SLURM job through submitit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["slurm"]
+    """Executor kind."""
+    partition: str | None = None
+    """``--partition`` of every job."""
+    account: str | None = None
+    """``--account`` of every job."""
+    qos: str | None = None
+    """``--qos`` of every job."""
+    eval_margin_hours: float = Field(default=2.0, ge=0)
+    """Wall time added to the agent's budget for preparation, audit and evaluation."""
+    cpus_per_trial: int = Field(default=8, ge=1)
+    """``--cpus-per-task`` of every job."""
+    mem_gb: int | None = Field(default=None, ge=1)
+    """``--mem`` of every job, in GB (default: the cluster's per-CPU default)."""
+    gpu_gres: bool = False
+    """Ask for GPUs as ``--gres=gpu:N`` instead of ``--gpus-per-node=N``."""
+    max_requeues: int = Field(default=2, ge=0)
+    """Times a job that died before its trial finished (node failure, preemption) is resubmitted."""
+    setup: list[str] = []
+    """Shell lines run before the trial in the job (e.g. ``module load cuda``)."""
+    sbatch: dict[str, str | int] = {}
+    """Further sbatch options, without the leading dashes (e.g. ``constraint = "h100"``)."""
+    poll_seconds: float = Field(default=30.0, gt=0)
+    """How often the watcher asks ``squeue`` about the jobs."""
+
+
+ExecutorSettings = Annotated[LocalSettings | SlurmSettings, Field(discriminator="type")]
+
+
+class JudgeSettings(BaseModel):
+    """The OpenAI-compatible endpoint used by LLM-judged benchmarks and the audit judge.
+
+    The trials' harness processes (never the agents) get these as ``PTB_JUDGE_*`` variables.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(min_length=1)
+    """Judge model name as the endpoint knows it."""
+    base_url: str | None = None
+    """Endpoint URL (default: the provider's)."""
+    api_key_env: str | None = None
+    """Environment variable holding the judge's key (default: PTB_JUDGE_API_KEY, then
+    OPENAI_API_KEY); its value is handed to the harness, never to the agent."""
+    concurrency: int | None = Field(default=None, ge=1)
+    """Judge calls in flight at once."""
+    reasoning_effort: str | None = None
+    """Reasoning effort asked of the judge model, where it has one."""
+
+    def harness_env(self, host: Mapping[str, str]) -> dict[str, str]:
+        """The ``PTB_JUDGE_*`` variables for the trials' harness processes.
+
+        Raises:
+            UserError: ``api_key_env`` names a variable that is not set.
+        """
+        env = {"PTB_JUDGE_MODEL": self.model}
+        if self.base_url:
+            env["PTB_JUDGE_BASE_URL"] = self.base_url
+        if self.concurrency:
+            env["PTB_JUDGE_CONCURRENCY"] = str(self.concurrency)
+        if self.reasoning_effort:
+            env["PTB_JUDGE_REASONING_EFFORT"] = self.reasoning_effort
+        if self.api_key_env:
+            if not host.get(self.api_key_env):
+                raise UserError(
+                    f"[judge] api_key_env names {self.api_key_env}, which is not set: set it "
+                    "before running the experiment."
+                )
+            env["PTB_JUDGE_API_KEY"] = host[self.api_key_env]
+        return env
+
+
+class ExperimentConfig(BaseModel):
+    """One experiment file: the trial matrix and how to run it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    """Experiment name: the folder of its trials under the runs directory."""
+    agents: list[str] = Field(min_length=1)
+    """Agents as ``name`` or ``name:config``."""
+    models: list[str] = Field(min_length=1)
+    """Base models: Hugging Face ids or local directories (relative to the file)."""
+    benchmarks: list[str] = Field(min_length=1)
+    """Benchmark ids."""
+    hours: list[Annotated[float, Field(gt=0, le=168)]] = Field(min_length=1)
+    """Time budgets in hours; a single number is one budget."""
+    replicates: int = Field(default=1, ge=1, le=100)
+    """Independent trials per cell of the matrix."""
+    gpus: int = Field(default=0, ge=0, le=16)
+    """GPUs per trial."""
+    sandbox: str = "auto"
+    """Sandbox backend: ``auto``, ``process``, ``bwrap`` or a ``module:attr`` path."""
+    runs_dir: str = "runs"
+    """Runs directory, relative to the experiment file unless absolute."""
+    executor: ExecutorSettings = LocalSettings()
+    """Where the trials run."""
+    judge: JudgeSettings | None = None
+    """LLM judge settings, for benchmarks and audits that need one."""
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_a_folder_name(cls, value: str) -> str:
+        if not _NAME.fullmatch(value):
+            raise ValueError("use letters, digits, '.', '_' and '-' only (at most 64)")
+        return value
+
+    @field_validator("hours", mode="before")
+    @classmethod
+    def _one_budget_is_a_list(cls, value: object) -> object:
+        return [value] if isinstance(value, int | float) else value
+
+    @field_validator("agents", "models", "benchmarks")
+    @classmethod
+    def _no_duplicates(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("lists an entry twice")
+        if any(not entry.strip() for entry in value):
+            raise ValueError("has an empty entry")
+        return value
+
+
+class LoadedExperiment(BaseModel):
+    """An experiment file after validation, with its paths resolved."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: Path
+    """The experiment file."""
+    config: ExperimentConfig
+    """What it says."""
+    runs_root: Path
+    """The absolute runs directory."""
+
+    @property
+    def experiment_dir(self) -> Path:
+        """Where the trials of this experiment live."""
+        return self.runs_root / self.config.name
+
+    def trial_specs(self) -> list[TrialSpec]:
+        """Every trial of the matrix, in a stable order (ids are deterministic)."""
+        config = self.config
+        specs = []
+        for agent, model, benchmark, hours, replicate in itertools.product(
+            config.agents,
+            config.models,
+            config.benchmarks,
+            config.hours,
+            range(1, config.replicates + 1),
+        ):
+            name, _, agent_config = agent.partition(":")
+            specs.append(
+                TrialSpec(
+                    agent=name,
+                    agent_config=agent_config,
+                    model=self._model_ref(model),
+                    benchmark=benchmark,
+                    hours=hours,
+                    gpus=config.gpus,
+                    replicate=replicate,
+                    experiment=config.name,
+                    sandbox=config.sandbox,
+                )
+            )
+        return specs
+
+    def _model_ref(self, model: str) -> str:
+        local = Path(model).expanduser()
+        if not local.is_absolute():
+            local = self.path.parent / local
+        return str(local.resolve()) if local.is_dir() else model
+
+
+def load_experiment(path: Path, *, check_names: bool = True) -> LoadedExperiment:
+    """Read and validate an experiment file.
+
+    Args:
+        path: The TOML file.
+        check_names: Also check every agent, benchmark and sandbox name against the
+            registries, so a typo fails now rather than when its trial starts.
+
+    Raises:
+        UserError: The file is missing, is not TOML, or says something invalid; the
+            message names the file, line and key.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise UserError(f"Cannot read the experiment file {path}: {error.strerror}.") from error
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise UserError(f"{path}: not valid TOML: {error}.") from error
+    lines = key_lines(text)
+    executor = data.get("executor")
+    if isinstance(executor, dict):
+        executor.setdefault("type", "local")
+    try:
+        config = ExperimentConfig.model_validate(data)
+    except ValidationError as error:
+        problems = [
+            f"{_where(path, lines, problem['loc'])}: {problem['msg']}" for problem in error.errors()
+        ]
+        raise UserError("Invalid experiment file:\n  " + "\n  ".join(problems)) from error
+    runs_root = Path(config.runs_dir).expanduser()
+    if not runs_root.is_absolute():
+        runs_root = path.parent / runs_root
+    loaded = LoadedExperiment(path=path, config=config, runs_root=runs_root.absolute())
+    if check_names:
+        _check_names(loaded, lines)
+    return loaded
+
+
+def _check_names(loaded: LoadedExperiment, lines: dict[tuple[str, ...], int]) -> None:
+    from posttrainbench.agents import get_agent
+    from posttrainbench.benchmarks import get_benchmark
+    from posttrainbench.sandbox import SANDBOXES
+
+    config, path = loaded.config, loaded.path
+    checks: list[tuple[str, Callable[[], object]]] = [
+        *(("agents", functools.partial(get_agent, *a.partition(":")[::2])) for a in config.agents),
+        *(("benchmarks", functools.partial(get_benchmark, b)) for b in config.benchmarks),
+    ]
+    if config.sandbox != "auto":
+        checks.append(("sandbox", functools.partial(SANDBOXES.resolve, config.sandbox)))
+    for key, check in checks:
+        try:
+            check()
+        except UserError as error:
+            raise UserError(f"{_where(path, lines, (key,))}: {error}") from error
+
+
+def _where(path: Path, lines: dict[tuple[str, ...], int], loc: Sequence[int | str]) -> str:
+    """``file:line: key`` for a pydantic error location (the line of the nearest key set)."""
+    known = {key[:n] for key in lines for n in range(1, len(key) + 1)}
+    keys: tuple[str, ...] = ()
+    label = ""
+    for part in loc:
+        if isinstance(part, int):
+            label += f"[{part}]"
+        elif (*keys, part) in known:
+            keys = (*keys, part)
+            label += f".{part}" if label else part
+        elif keys == ("executor",) and part in {"local", "slurm"}:
+            continue  # the union's tag: pydantic names it, the file does not
+        else:
+            label += f".{part}" if label else part
+    line = next((lines[keys[:n]] for n in range(len(keys), 0, -1) if keys[:n] in lines), None)
+    return f"{path}:{line}: {label or '(file)'}" if line else f"{path}: {label or '(file)'}"
+
+
+_TABLE = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(
+    r"^\s*((?:\"[^\"]*\"|'[^']*'|[A-Za-z0-9_-]+)(?:\s*\.\s*(?:\"[^\"]*\"|'[^']*'|[A-Za-z0-9_-]+))*)\s*="
+)
+
+
+def key_lines(text: str) -> dict[tuple[str, ...], int]:
+    """Map each key path of a TOML document (tables and keys) to its 1-based line.
+
+    A light scan rather than a TOML parser: enough to point an error at the line that set
+    a key (tables, dotted keys, quoted keys); lines inside multi-line strings or arrays
+    are skipped where they cannot start a key.
+    """
+    lines: dict[tuple[str, ...], int] = {}
+    table: tuple[str, ...] = ()
+    depth = 0  # open brackets of a multi-line array
+    in_string: str | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if in_string:
+            if in_string in line:
+                in_string = None
+            continue
+        if depth == 0:
+            if match := _TABLE.match(line):
+                table = _split_key(match.group(1))
+                lines.setdefault(table, number)
+                continue
+            if match := _KEY.match(line):
+                lines.setdefault((*table, *_split_key(match.group(1))), number)
+                rest = line[match.end() :]
+                for quote in ('"""', "'''"):
+                    if rest.count(quote) == 1:
+                        in_string = quote
+                depth = max(0, _bracket_balance(rest))
+                continue
+        else:
+            depth = max(0, depth + _bracket_balance(line))
+    return lines
+
+
+def _split_key(key: str) -> tuple[str, ...]:
+    parts = re.findall(r"\"([^\"]*)\"|'([^']*)'|([A-Za-z0-9_-]+)", key)
+    return tuple(next(p for p in part if p) if any(part) else "" for part in parts)
+
+
+def _bracket_balance(text: str) -> int:
+    text = re.sub(r"\"(?:\\.|[^\"\\])*\"|'[^']*'", "", text.split("#", 1)[0])
+    return text.count("[") - text.count("]")

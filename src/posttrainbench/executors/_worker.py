@@ -1,0 +1,52 @@
+"""One trial in its own process: what the local queue and cluster jobs run.
+
+Usage: ``python -m posttrainbench.executors._worker RUNS_ROOT SPEC_JSON``. SIGTERM ends
+the trial cleanly (the sandbox kills the agent's whole tree on the way out); running the
+same command again resumes the trial from its last finished phase.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+from posttrainbench.errors import UserError
+from posttrainbench.trial import TrialRunner, TrialSpec
+
+__all__ = ["main", "run_trial", "run_trial_job"]
+
+
+def run_trial(runs_root: str, spec_json: str) -> float | None:
+    """Run (or resume) the trial ``spec_json`` under ``runs_root``; returns its score."""
+    spec = TrialSpec.model_validate_json(spec_json)
+    result = TrialRunner(spec, Path(runs_root), log=lambda line: print(line, flush=True)).run()
+    return result.score
+
+
+def run_trial_job(runs_root: str, spec_json: str) -> float | None:
+    """``run_trial`` inside a cluster job: SIGTERM (scancel, time limit) ends it cleanly."""
+    signal.signal(signal.SIGTERM, _terminate)
+    return run_trial(runs_root, spec_json)
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str]) -> int:
+    """Entry point; exit code 0 when the trial finished, 2 on a user error."""
+    signal.signal(signal.SIGTERM, _terminate)
+    runs_root, spec_json = argv
+    try:
+        score = run_trial(runs_root, spec_json)
+    except UserError as error:
+        print(f"Error: {error}", flush=True)
+        return 2
+    print(f"trial finished: score {score}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
