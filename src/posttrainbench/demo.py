@@ -18,7 +18,7 @@ DEMO_AGENTS = ("noop", "reference")
 def run_demo(
     out_dir: Path,
     *,
-    hours: float = 0.05,
+    hours: float = 0.1,
     sandbox: str = "auto",
     log: Callable[[str], None] = print,
 ) -> list[TrialResult]:

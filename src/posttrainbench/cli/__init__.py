@@ -10,12 +10,21 @@ import sys
 
 from pydantic import ValidationError
 
-from posttrainbench.cli import results, trials
+from posttrainbench.cli import (
+    agents,
+    audit,
+    data,
+    experiments,
+    lineage,
+    publish,
+    results,
+    trials,
+)
 from posttrainbench.cli._app import app, err_console
 from posttrainbench.errors import UserError
 
 __all__ = ["app", "main"]
-_COMMAND_MODULES = (results, trials)
+_COMMAND_MODULES = (agents, audit, data, experiments, lineage, publish, results, trials)
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ def demo(
     out: Annotated[Path, typer.Option(help="Where the tiny model and the runs go.")] = Path(
         "ptb-demo"
     ),
-    hours: Annotated[float, typer.Option(help="Time budget per trial, in hours.")] = 0.05,
+    hours: Annotated[float, typer.Option(help="Time budget per trial, in hours.")] = 0.1,
     sandbox: Annotated[str, typer.Option(help="process | bwrap | auto.")] = "auto",
 ) -> None:
     """Run the CPU demo: a tiny base model, the noop and reference agents on 'arith'."""
@@ -32,17 +32,44 @@ def demo(
 
 @app.command(rich_help_panel=PANEL)
 def run(
-    agent: Annotated[str, typer.Option(help="Agent as name or name:config, e.g. reference.")],
-    model: Annotated[str, typer.Option(help="Base model: Hugging Face id or local directory.")],
-    benchmark: Annotated[str, typer.Option(help="Benchmark id, e.g. arith or gsm8k.")],
-    hours: Annotated[float, typer.Option(help="Time budget of the agent, in hours.")],
+    experiment_file: Annotated[
+        Path | None,
+        typer.Argument(
+            exists=True, dir_okay=False, help="Experiment file (TOML); or use the options."
+        ),
+    ] = None,
+    agent: Annotated[
+        str | None, typer.Option(help="Agent as name or name:config, e.g. reference.")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Base model: Hugging Face id or local directory.")
+    ] = None,
+    benchmark: Annotated[
+        str | None, typer.Option(help="Benchmark id, e.g. arith or gsm8k.")
+    ] = None,
+    hours: Annotated[float | None, typer.Option(help="Time budget of the agent, in hours.")] = None,
     runs_dir: RunsDir = Path("runs"),
     gpus: Annotated[int, typer.Option(help="GPUs given to the agent.")] = 0,
     sandbox: Annotated[str, typer.Option(help="process | bwrap | auto.")] = "auto",
     experiment: Annotated[str, typer.Option(help="Experiment name.")] = "default",
     replicates: Annotated[int, typer.Option(min=1, help="Independent trials.")] = 1,
+    wait: Annotated[
+        bool, typer.Option(help="Cluster executors: watch the jobs until they finish.")
+    ] = True,
 ) -> None:
-    """Run (or resume) one trial per replicate and print their scores."""
+    """Run (or resume) an experiment file's trials, or one trial per replicate from options."""
+    if experiment_file is not None:
+        from posttrainbench.cli.experiments import run_experiment_file
+
+        run_experiment_file(experiment_file, wait=wait)
+        return
+    if agent is None or model is None or benchmark is None or hours is None:
+        from posttrainbench.errors import UserError
+
+        raise UserError(
+            "Give an experiment file (ptb run experiment.toml) or all of --agent, --model, "
+            "--benchmark and --hours."
+        )
     from posttrainbench.executors import run_local
     from posttrainbench.results import leaderboard, leaderboard_table
     from posttrainbench.trial import TrialSpec
@@ -68,9 +95,20 @@ def run(
 
 @app.command(rich_help_panel=PANEL)
 def status(
-    runs_dir: RunsDir = Path("runs"), experiment: Experiment = None, as_json: AsJson = False
+    experiment_file: Annotated[
+        Path | None,
+        typer.Argument(exists=True, dir_okay=False, help="Experiment file: its progress only."),
+    ] = None,
+    runs_dir: RunsDir = Path("runs"),
+    experiment: Experiment = None,
+    as_json: AsJson = False,
 ) -> None:
-    """Show the phase each trial is in."""
+    """Show the phase each trial is in (of an experiment file: with jobs and failures)."""
+    if experiment_file is not None:
+        from posttrainbench.cli.experiments import show_experiment_status
+
+        show_experiment_status(experiment_file, as_json=as_json)
+        return
     from posttrainbench.results import ResultStore, status_table
     from posttrainbench.trial import index_path
 

@@ -58,6 +58,16 @@ class TrialPaths:
         return self.agent_dir / "raw.jsonl"
 
     @property
+    def trace(self) -> Path:
+        """The normalised trace (ATIF-compatible), with usage and cost totals."""
+        return self.agent_dir / "trace.json"
+
+    @property
+    def continue_message(self) -> Path:
+        """The message a resumed agent session gets on stdin (continue-until-budget)."""
+        return self.agent_dir / "continue.txt"
+
+    @property
     def solve_outcome(self) -> Path:
         """How the agent's process ended (written as soon as it ends)."""
         return self.agent_dir / "solve_outcome.json"

@@ -3,25 +3,34 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from posttrainbench import __version__
 from posttrainbench._fileio import atomic_write_text
 from posttrainbench.agents import Agent, AgentContext, get_agent
+from posttrainbench.agents.session import (
+    agent_secrets,
+    continuation,
+    preflight,
+    usage_of,
+    write_trace,
+)
 from posttrainbench.audit import AuditReport, run_audit
 from posttrainbench.benchmarks import Benchmark, get_benchmark
 from posttrainbench.catalog import ResolvedModel, resolve_model
 from posttrainbench.errors import UserError
 from posttrainbench.results import ResultStore, TrialResult, TrialRow
-from posttrainbench.sandbox import Mount, SandboxRequest, get_sandbox
-from posttrainbench.trial.agent_env import agent_environment
+from posttrainbench.sandbox import Mount, SandboxRequest, SandboxResult, get_sandbox
+from posttrainbench.trial.agent_env import agent_environment, assigned_gpus, honeytokens
+from posttrainbench.trial.audit import audit_context
 from posttrainbench.trial.events import PHASES, EventLog, Phase, utc_now
 from posttrainbench.trial.failpoints import failpoint
 from posttrainbench.trial.follow import StreamFollower
@@ -63,6 +72,8 @@ class TrialRunner:
     monitor_interval_s: float = 60.0
     echo_agent: bool = False
     """Pass each line the agent prints to ``log`` as it comes (for demos)."""
+    plant_honeytokens: bool = False
+    """Plant decoy API keys in the agent's environment; the audit flags any use of them."""
 
     def __post_init__(self) -> None:
         # Agents run elsewhere (their cwd is the workspace): every path must be absolute.
@@ -75,6 +86,8 @@ class TrialRunner:
         self.paths = TrialPaths(trial_dir(self.runs_root, self.spec))
         self.events = EventLog(self.paths.events)
         self.store = ResultStore(index_path(self.runs_root))
+        if self.events.ended(Phase.SOLVE) is None:
+            preflight(self.agent)  # a missing CLI or key fails before anything is written
 
     def run(self) -> TrialResult:
         """Run every unfinished phase in order and return the result."""
@@ -163,11 +176,21 @@ class TrialRunner:
         prepared = prepare_workspace(
             self.spec, self.benchmark, self.model, self.paths, now=time.time()
         )
-        return "ok", {"deadline": prepared.deadline, "given_files": prepared.given_files}
+        data: dict[str, Any] = {
+            "deadline": prepared.deadline,
+            "given_files": prepared.given_files,
+            # Compared after solve by the integrity detector: the base must stay untouched.
+            "base_model_files": manifest(self.model.path),
+        }
+        if self.plant_honeytokens:
+            data["honeytokens"] = honeytokens(exclude=self.agent.env_keys)
+        return "ok", data
 
     def _solve(self) -> PhaseResult:
         if self.paths.solve_outcome.exists():
             # The agent already ended before a crash: never run it twice.
+            if not self.paths.trace.exists():
+                self._write_trace()
             return self._solve_result(json.loads(self.paths.solve_outcome.read_text()))
         deadline = float(self._phase_data(Phase.PREPARE)["deadline"])
         remaining = deadline + _grace_s(self.spec.hours) - time.time()
@@ -176,6 +199,7 @@ class TrialRunner:
         else:
             record = self._run_agent(deadline, remaining)
         atomic_write_text(self.paths.solve_outcome, json.dumps(record, indent=2))
+        self._write_trace()
         return self._solve_result(record)
 
     def _solve_result(self, record: dict[str, Any]) -> PhaseResult:
@@ -198,9 +222,12 @@ class TrialRunner:
             python=sys.executable,
         )
         invocation = self.agent.invocation(context)
+        gpu_ids = assigned_gpus(self.spec.gpus)
         env = agent_environment(
-            paths.workspace, self.spec.gpus, self.agent.env_keys, invocation.env
+            paths.workspace, self.spec.gpus, self.agent.env_keys, invocation.env, gpu_ids=gpu_ids
         )
+        decoys = self._phase_data(Phase.PREPARE).get("honeytokens") or {}
+        env = {**decoys, **env}  # a variable the scaffold really needs keeps its real value
         request = SandboxRequest(
             argv=list(invocation.argv),
             cwd=paths.workspace,
@@ -209,8 +236,10 @@ class TrialRunner:
             output_path=paths.raw_stream,
             mounts=self._agent_mounts(),
             stdin_path=invocation.stdin_path,
-            gpus=tuple(range(self.spec.gpus)),
+            gpus=tuple(gpu_ids),
+            secrets=tuple(agent_secrets(self.agent, env)),
         )
+        request = replace(request, mounts=[*request.mounts, *map(Mount, invocation.mounts)])
         paths.agent_dir.mkdir(parents=True, exist_ok=True)
         self.log(
             f"[{self.spec.trial_id}] agent running in sandbox '{self.sandbox.name}' "
@@ -219,6 +248,7 @@ class TrialRunner:
         follower = StreamFollower(paths.raw_stream, self.log) if self.echo_agent else nullcontext()
         with ResourceMonitor(paths.monitor, paths.workspace, self.monitor_interval_s), follower:
             result = self.sandbox.run(request)
+            result, resumes = self._continue_agent(context, request, result, deadline)
         outcome = (
             "timed_out" if result.timed_out else ("exited" if result.exit_code == 0 else "failed")
         )
@@ -227,7 +257,37 @@ class TrialRunner:
             "exit_code": result.exit_code,
             "duration_s": result.duration_s,
             "ended_at": time.time(),
+            "resumes": resumes,
         }
+
+    def _continue_agent(
+        self, context: AgentContext, request: SandboxRequest, result: SandboxResult, deadline: float
+    ) -> tuple[SandboxResult, int]:
+        """Continue-until-budget: resume the agent's session while it exits early."""
+        resumes, total_s = 0, result.duration_s
+        while result.exit_code == 0 and not result.timed_out:
+            message = self.paths.continue_message
+            invocation = continuation(
+                self.agent, context, self.paths.raw_stream, message, deadline - time.time(), resumes
+            )
+            if invocation is None:
+                break
+            resumes += 1
+            self.log(f"[{self.spec.trial_id}] agent ended early; resuming its session ({resumes})")
+            request = replace(
+                request,
+                argv=list(invocation.argv),
+                stdin_path=invocation.stdin_path,
+                mounts=[*request.mounts, Mount(message)] if resumes == 1 else request.mounts,
+                time_limit_s=deadline + _grace_s(self.spec.hours) - time.time(),
+            )
+            result = self.sandbox.run(request)
+            total_s += result.duration_s
+        return replace(result, duration_s=total_s), resumes
+
+    def _write_trace(self) -> None:
+        secrets = agent_secrets(self.agent, dict(os.environ))
+        write_trace(self.agent, self.spec.agent, self.paths.raw_stream, self.paths.trace, secrets)
 
     def _agent_mounts(self) -> list[Mount]:
         model_root = self.model.path
@@ -252,7 +312,14 @@ class TrialRunner:
         return ("ok" if record["present"] else "missing"), {"present": record["present"]}
 
     def _audit(self) -> PhaseResult:
-        report = run_audit()
+        context = audit_context(
+            self.paths,
+            self.benchmark,
+            self.model.path,
+            self._phase_data(Phase.PREPARE),
+            scaffold_env_keys=self.agent.env_keys,
+        )
+        report = run_audit(context)
         atomic_write_text(self.paths.audit, report.model_dump_json(indent=2))
         return report.verdict, {"verdict": report.verdict}
 
@@ -284,7 +351,8 @@ class TrialRunner:
         audit = AuditReport.model_validate_json(self.paths.audit.read_text())
         reason = error if raw is None else None
         if audit.verdict in {"flagged", "error"}:
-            reason = f"audit verdict {audit.verdict}"
+            # Keep an evaluation failure visible next to the audit's verdict.
+            reason = f"audit verdict {audit.verdict}" + (f"; {reason}" if reason else "")
         base = (
             base_score(self.model, self.spec.benchmark, self.runs_root, self.log)
             if reason
@@ -323,6 +391,7 @@ class TrialRunner:
             solve_outcome=solve["outcome"],
             harness_version=__version__,
             finished_at=utc_now(),
+            **usage_of(self.paths.trace),
         )
         if not self.paths.result.exists():
             atomic_write_text(self.paths.result, result.model_dump_json(indent=2))
