@@ -10,38 +10,29 @@ extras=""
 [[ "${1:-}" == "--dev" ]] && extras="[dev]"
 python="${PYTHON:-python3}"
 
-if ! command -v bwrap >/dev/null 2>&1; then
+apt_updated=""
+# ensure_command CMD "PACKAGES" "what it is for": apt-get install PACKAGES when CMD is missing
+# (as root on Debian/Ubuntu), otherwise say what is missing and what that costs.
+ensure_command() {
+  local command="$1" packages="$2" purpose="$3"
+  command -v "$command" >/dev/null 2>&1 && return 0
   if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
-    echo "== installing bubblewrap (the default sandbox)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap
+    echo "== installing $packages ($purpose)"
+    [[ -n "$apt_updated" ]] || { apt-get update -qq; apt_updated=1; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $packages
   else
-    echo "!! bubblewrap (bwrap) is missing: trials fall back to the unisolated 'process'" \
-         "sandbox. Install it with your package manager (Debian: apt-get install bubblewrap)."
+    echo "!! $command is missing ($purpose). Install it: apt-get install $packages"
   fi
-fi
+}
 
-# --dev: the site and dashboard tests drive Debian's Chromium with Playwright (Playwright's
-# own browser download is not used; the tests find the system `chromium`).
-if [[ -n "$extras" ]] && ! command -v chromium >/dev/null 2>&1; then
-  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
-    echo "== installing chromium (headless browser for the web tests)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
-  else
-    echo "!! chromium is missing: the site and dashboard tests will be skipped" \
-         "(Debian: apt-get install chromium)."
-  fi
-fi
-
-# --dev: the SLURM executor's tests start a one-node cluster on loopback (slurmctld,
-# slurmd and munged from Debian; they skip, saying why, where these are missing).
-if [[ -n "$extras" ]] && ! command -v slurmctld >/dev/null 2>&1; then
-  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
-    echo "== installing slurm-wlm and munge (loopback cluster for the executor tests)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge
-  else
-    echo "!! slurm-wlm is missing: the SLURM executor tests will be skipped" \
-         "(Debian: apt-get install slurm-wlm munge)."
-  fi
+ensure_command bwrap bubblewrap \
+  "the default sandbox; without it trials fall back to the unisolated 'process' sandbox"
+if [[ -n "$extras" ]]; then
+  # The site and dashboard tests drive Debian's Chromium with Playwright (Playwright's own
+  # browser download is not used); the SLURM executor's tests start a one-node cluster on
+  # loopback. Both skip, saying why, where these are missing.
+  ensure_command chromium chromium "headless browser for the web tests"
+  ensure_command slurmctld "slurm-wlm munge" "loopback cluster for the executor tests"
 fi
 
 # The agent CLIs (claude-code, codex, gemini-cli, opencode) install from npm with
