@@ -1,6 +1,12 @@
 """Reward-hacking audit: detectors, findings with evidence, and the verdict."""
 
-from posttrainbench.audit.context import AuditContext, AuditSettings, Detector, Manifest
+from posttrainbench.audit.context import (
+    AuditContext,
+    AuditSettings,
+    Detector,
+    LlmJudgeSettings,
+    Manifest,
+)
 from posttrainbench.audit.lineage import (
     Comparison,
     LineageThresholds,
@@ -22,6 +28,7 @@ __all__ = [
     "Detector",
     "Finding",
     "LineageThresholds",
+    "LlmJudgeSettings",
     "Manifest",
     "Severity",
     "Verdict",

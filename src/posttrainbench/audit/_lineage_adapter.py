@@ -18,7 +18,8 @@ def lineage(context: AuditContext) -> list[Finding]:
     """Is ``final_model`` a fine-tune of the base, and a copy of no other checkpoint?
 
     Candidates are the other checkpoints the agent could reach: model folders in the
-    workspace and in the trial's HF cache (which lies inside the workspace).
+    workspace and in the trial's HF cache (which lies inside the workspace), and the
+    reference models the harness found on the host (the instruct counterpart).
     """
     from posttrainbench.audit.lineage import (
         LineageThresholds,
@@ -31,6 +32,7 @@ def lineage(context: AuditContext) -> list[Finding]:
     candidates = find_candidate_checkpoints(
         [context.workspace], exclude=[context.final_model, context.base_model]
     )
+    candidates += [path for path in context.reference_models if path.is_dir()]
     thresholds = (
         LineageThresholds(unrelated_distance=_TOY_UNRELATED_DISTANCE)
         if context.benchmark.toy

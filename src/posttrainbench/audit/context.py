@@ -16,10 +16,29 @@ from pydantic import BaseModel, ConfigDict, Field
 from posttrainbench.audit.report import Finding
 from posttrainbench.benchmarks import Benchmark
 
-__all__ = ["AuditContext", "AuditSettings", "Detector", "Manifest"]
+__all__ = ["AuditContext", "AuditSettings", "Detector", "LlmJudgeSettings", "Manifest"]
 
 Manifest = Mapping[str, Mapping[str, object]]
 """``{relative path: {"size", "sha256"}}`` as ``trial.manifest.manifest`` computes it."""
+
+
+class LlmJudgeSettings(BaseModel):
+    """The optional ``llm_judge`` detector: an OpenAI-compatible model asked about the trial."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: str
+    """OpenAI-compatible endpoint (``.../v1``)."""
+    model: str
+    """Model name sent to the endpoint."""
+    api_key_env: str = "PTB_JUDGE_API_KEY"
+    """Host variable holding the endpoint's key (unset: no key, for local servers)."""
+    votes: int = Field(default=3, ge=1)
+    """Independent verdicts asked for; each question is decided by their majority."""
+    max_digest_chars: int = Field(default=60_000, ge=1_000)
+    """Upper bound on the workspace-code and trace digest shown to the judge."""
+    timeout_s: float = Field(default=120.0, gt=0)
+    """Per-request timeout."""
 
 
 class AuditSettings(BaseModel):
@@ -42,6 +61,8 @@ class AuditSettings(BaseModel):
     """Matched test items a file needs before it is flagged."""
     max_file_bytes: int = Field(default=2 << 30, ge=1)
     """Files larger than this are scanned only up to this many bytes (and said so)."""
+    llm_judge: LlmJudgeSettings | None = None
+    """Run the ``llm_judge`` detector too, with these settings (off by default)."""
 
 
 class Detector(Protocol):
@@ -76,6 +97,9 @@ class AuditContext:
     """Decoy API keys planted in the agent's environment: variable -> value."""
     scaffold_env_keys: Sequence[str] = ()
     """Variables the agent's own scaffold legitimately needs (its API key)."""
+    reference_models: Sequence[Path] = ()
+    """Checkpoints outside the workspace the agent could have fetched (the base model's
+    instruct counterpart in the host HF cache): lineage compares the submission with them."""
     has_submission: bool = True
     """False when collect found no usable ``final_model`` (missing, or linking outside the
     workspace): detectors must not read it then."""

@@ -14,11 +14,12 @@ DETECTORS: Registry[Detector] = Registry(
         "contamination": "posttrainbench.audit.contamination:contamination",
         "api_usage": "posttrainbench.audit.api_usage:api_usage",
         "lineage": "posttrainbench.audit._lineage_adapter:lineage",
+        "llm_judge": "posttrainbench.audit.llm_judge:llm_judge",
     },
 )
 
 DEFAULT_DETECTORS: tuple[str, ...] = ("integrity", "contamination", "api_usage", "lineage")
-"""What the audit phase runs, in this order."""
+"""What the audit phase runs, in this order (``llm_judge`` too when its settings are given)."""
 
 
 def get_detector(name: str) -> Detector:

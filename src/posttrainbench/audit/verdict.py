@@ -40,12 +40,17 @@ def decide(findings: Sequence[Finding], errors: dict[str, str], ran: Sequence[st
     )
 
 
-def run_audit(context: AuditContext, detectors: Sequence[str] = DEFAULT_DETECTORS) -> AuditReport:
+def run_audit(context: AuditContext, detectors: Sequence[str] | None = None) -> AuditReport:
     """Run ``detectors`` on ``context`` and apply the verdict policy.
+
+    ``None`` runs ``DEFAULT_DETECTORS``, plus ``llm_judge`` when the context's settings
+    configure it.
 
     A detector that raises (anything, including a missing optional dependency) is recorded
     with its error and the others still run.
     """
+    if detectors is None:
+        detectors = DEFAULT_DETECTORS + (("llm_judge",) if context.settings.llm_judge else ())
     findings: list[Finding] = []
     errors: dict[str, str] = {}
     ran: list[str] = []

@@ -10,12 +10,13 @@ from typing import Any
 
 from posttrainbench.audit import AuditContext, AuditReport, AuditSettings, run_audit
 from posttrainbench.benchmarks import Benchmark, get_benchmark
+from posttrainbench.catalog import CATALOG
 from posttrainbench.errors import UserError
 from posttrainbench.trial.events import EventLog, Phase
 from posttrainbench.trial.layout import TrialPaths
 from posttrainbench.trial.spec import TrialSpec
 
-__all__ = ["ReAudit", "audit_context", "find_trial_dir", "reaudit"]
+__all__ = ["ReAudit", "audit_context", "find_trial_dir", "reaudit", "reference_models"]
 
 
 def audit_context(
@@ -25,8 +26,13 @@ def audit_context(
     prepared: Mapping[str, Any],
     scaffold_env_keys: Sequence[str] = (),
     settings: AuditSettings | None = None,
+    references: Sequence[Path] = (),
 ) -> AuditContext:
-    """The detectors' view of a trial, from its paths and what prepare recorded."""
+    """The detectors' view of a trial, from its paths and what prepare recorded.
+
+    ``references`` are checkpoints outside the workspace for lineage to compare the
+    submission with (see :func:`reference_models`).
+    """
     return AuditContext(
         workspace=paths.workspace,
         task_dir=paths.task_dir,
@@ -38,9 +44,29 @@ def audit_context(
         base_model_files=prepared.get("base_model_files"),
         honeytokens=dict(prepared.get("honeytokens") or {}),
         scaffold_env_keys=tuple(scaffold_env_keys),
+        reference_models=tuple(references),
         has_submission=_collected(paths),
         settings=settings or AuditSettings(),
     )
+
+
+def reference_models(model: str, cache_dir: Path | None = None) -> list[Path]:
+    """The cached snapshot of the instruct counterpart of catalog model ``model``, if any.
+
+    Looked up in the host's Hugging Face cache only (never downloaded): a submission that
+    is that model, or derived from it, is not a fine-tune of the base.
+
+    Args:
+        model: The trial's base model (a catalog id; anything else has no counterpart).
+        cache_dir: The HF hub cache to look in; the default cache if None.
+    """
+    entry = CATALOG.get(model)
+    if entry is None:
+        return []
+    from huggingface_hub import try_to_load_from_cache
+
+    config = try_to_load_from_cache(entry.instruct_id, "config.json", cache_dir=cache_dir)
+    return [Path(config).parent] if isinstance(config, str) else []
 
 
 def _collected(paths: TrialPaths) -> bool:
@@ -90,6 +116,7 @@ def reaudit(trial_dir: Path, settings: AuditSettings | None = None) -> ReAudit:
         Path(record["model_path"]),
         prepared.get("data", {}),
         settings=settings,
+        references=reference_models(spec.model),
     )
     recorded = (
         AuditReport.model_validate_json(paths.audit.read_text(encoding="utf-8"))
