@@ -10,6 +10,8 @@ is instant.
 from __future__ import annotations
 
 import argparse
+import copy
+import json
 import math
 import shutil
 import sys
@@ -41,6 +43,7 @@ __all__ = [
     "checkpoint_fraction_for",
     "default_learning_rate",
     "load_model",
+    "lora_rank_for",
     "main",
     "prepare_model",
     "train_sft",
@@ -72,6 +75,7 @@ def train_sft(
     seed: int = 0,
     save_margin_s: float = 5.0,
     settings: TrainSettings | None = None,
+    checkpoint_every_s: float | None = None,
 ) -> Path:
     """Fine-tune ``base_model`` on prompt-completion ``records`` and save it to ``output_dir``.
 
@@ -92,6 +96,9 @@ def train_sft(
         seed: Seed of the data order.
         save_margin_s: Seconds before ``deadline`` at which training stops.
         settings: How to train; None picks ``train_settings()`` for this machine.
+        checkpoint_every_s: Write a loadable model to ``output_dir`` this often while
+            training, so a run killed before its final save still leaves one (None: only
+            at the end).
 
     Returns:
         ``output_dir``.
@@ -124,6 +131,10 @@ def train_sft(
             schedule=_Schedule(steps, time.time(), stop_at),
             callbacks=[_progress_callback(stop_at)],
         )
+        if checkpoint_every_s is not None:
+            trainer.add_callback(
+                _checkpoint_callback(tokenizer, own_template, output_dir, checkpoint_every_s)
+            )
         # Our callback prints one compact line per log; drop the raw dict printer.
         trainer.remove_callback(PrinterCallback)
         print(f"sft: {len(records)} records, lr {lr:g}, up to {steps} steps", flush=True)
@@ -323,6 +334,52 @@ def _progress_callback(stop_at: float | None) -> TrainerCallback:
     return _Progress()
 
 
+def _checkpoint_callback(
+    tokenizer: PreTrainedTokenizerBase, template: str | None, output_dir: Path, every_s: float
+) -> TrainerCallback:
+    """A callback that saves a loadable model to ``output_dir`` every ``every_s`` seconds."""
+    from transformers import TrainerCallback
+
+    class _Checkpoint(TrainerCallback):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.last = time.time()
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if time.time() - self.last < every_s or control.should_training_stop:
+                return
+            model = kwargs["model"]
+            # A LoRA model is merged on save: merge a copy, keep training the adapter.
+            snapshot = copy.deepcopy(model) if hasattr(model, "merge_and_unload") else model
+            harness_template = tokenizer.chat_template
+            tokenizer.chat_template = template
+            try:
+                _save(snapshot, tokenizer, output_dir)
+            finally:
+                tokenizer.chat_template = harness_template
+            print(f"sft: checkpoint at step {state.global_step} saved", flush=True)
+            self.last = time.time()
+
+    return _Checkpoint()
+
+
+_LORA_RANK = 16
+# Share of the GPU's memory full fine-tuning state (weights, gradients, AdamW) may take.
+_FULL_STATE_SHARE = 0.6
+
+
+def lora_rank_for(num_parameters: int, gpu_memory_bytes: int | None) -> int | None:
+    """LoRA's rank for a model this size, or None for full fine-tuning.
+
+    Full fine-tuning holds about 8 bytes a parameter (bf16 weights and gradients, AdamW
+    moments); when that exceeds 60 % of the GPU's memory the recipe trains a rank-16 LoRA
+    adapter instead. On a CPU (``gpu_memory_bytes`` None) it always trains fully.
+    """
+    if gpu_memory_bytes is None:
+        return None
+    full_state = num_parameters * 8
+    return _LORA_RANK if full_state > _FULL_STATE_SHARE * gpu_memory_bytes else None
+
+
 def _save(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, output_dir: Path) -> None:
     """Write model and tokenizer atomically; generation stops at the end-of-turn token."""
     end_of_turn = tokenizer.convert_tokens_to_ids(_END_OF_TURN)
@@ -351,7 +408,7 @@ def _training_records(benchmark: str, n: int, seed: int) -> list[dict[str, Any]]
     bench = get_benchmark(benchmark)
     if not isinstance(bench, Arith):
         raise UserError(
-            f"The reference recipe has no allowed training data for '{benchmark}' yet "
+            f"Without --data the reference recipe generates data for arith only, not '{benchmark}' "
             "(supported: arith)."
         )
     return training_messages(bench.train_items(n, seed=TRAIN_SEED + seed))
@@ -369,13 +426,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lr", type=float, default=None, help="peak learning rate")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument(
+        "--data", type=Path, default=None, help="prepared JSON-lines records (else: arith's)"
+    )
+    parser.add_argument(
+        "--checkpoint-every",
+        type=float,
+        default=None,
+        help="seconds between checkpoints to --output-dir (default: a tenth of the budget)",
+    )
     args = parser.parse_args(argv)
     use_one_gpu()
     try:
-        records = _training_records(args.benchmark, args.train_size, args.seed)
+        if args.data is not None:
+            records = _read_records(args.data)
+        else:
+            records = _training_records(args.benchmark, args.train_size, args.seed)
     except UserError as error:
         print(f"sft: {error}", file=sys.stderr, flush=True)
         return 2
+    every = args.checkpoint_every
+    if every is None and args.deadline is not None:
+        every = max(60.0, (args.deadline - time.time()) / 10)
     train_sft(
         args.base_model,
         records,
@@ -385,8 +457,41 @@ def main(argv: list[str] | None = None) -> int:
         learning_rate=args.lr,
         batch_size=args.batch_size,
         seed=args.seed,
+        settings=_settings_for(args.base_model),
+        checkpoint_every_s=every,
     )
     return 0
+
+
+def _read_records(path: Path) -> list[dict[str, Any]]:
+    """Prompt-completion records from the JSON-lines file the harness prepared."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise UserError(f"Cannot read the training records {path}: {error}") from error
+    records = [json.loads(line) for line in lines if line.strip()]
+    if not records:
+        raise UserError(f"{path} holds no training records.")
+    return records
+
+
+def _settings_for(base_model: Path) -> TrainSettings:
+    """This machine's settings, with LoRA when full fine-tuning would not fit the GPU."""
+    from dataclasses import replace
+
+    settings = train_settings()
+    if not settings.on_gpu:
+        return settings
+    import torch
+
+    config = json.loads((base_model / "config.json").read_text(encoding="utf-8"))
+    config = config.get("text_config", config)
+    hidden, layers = int(config["hidden_size"]), int(config["num_hidden_layers"])
+    vocab = int(config.get("vocab_size", 0))
+    # 12 h^2 per layer (attention and MLP at the usual widths) plus the embeddings.
+    params = 12 * hidden * hidden * layers + vocab * hidden
+    memory = torch.cuda.get_device_properties(0).total_memory
+    return replace(settings, lora_rank=lora_rank_for(params, memory))
 
 
 if __name__ == "__main__":

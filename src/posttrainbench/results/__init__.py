@@ -3,6 +3,7 @@
 from posttrainbench.results._views import LeaderboardView
 from posttrainbench.results.aggregate import (
     BASELINE_AGENTS,
+    BASELINE_FEW_SHOT,
     BASELINE_INSTRUCT,
     BASELINE_ZERO_SHOT,
     agent_label,
@@ -54,6 +55,7 @@ from posttrainbench.results.weights import (
 
 __all__ = [
     "BASELINE_AGENTS",
+    "BASELINE_FEW_SHOT",
     "BASELINE_INSTRUCT",
     "BASELINE_ZERO_SHOT",
     "AgentSummary",

@@ -51,6 +51,7 @@ from posttrainbench.results.weights import (
 
 __all__ = [
     "BASELINE_AGENTS",
+    "BASELINE_FEW_SHOT",
     "BASELINE_INSTRUCT",
     "BASELINE_ZERO_SHOT",
     "agent_label",
@@ -63,7 +64,9 @@ BASELINE_INSTRUCT = "baseline-instruct"
 """Agent name of results that score each base model's instruct counterpart."""
 BASELINE_ZERO_SHOT = "baseline-zero-shot"
 """Agent name of results that score each base model itself, zero-shot."""
-BASELINE_AGENTS = frozenset({BASELINE_INSTRUCT, BASELINE_ZERO_SHOT})
+BASELINE_FEW_SHOT = "baseline-few-shot"
+"""Agent name of results that score each base model with few-shot examples from allowed data."""
+BASELINE_AGENTS = frozenset({BASELINE_INSTRUCT, BASELINE_ZERO_SHOT, BASELINE_FEW_SHOT})
 """Reference rows: aggregated like agents, but they never define the model grid."""
 
 _Slot = tuple[str, str, int]

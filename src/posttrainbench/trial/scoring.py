@@ -39,7 +39,12 @@ class EvaluationOutcome:
 
 
 def _attempt(
-    model_dir: Path, benchmark: str, family: ModelFamily, out: Path, max_tokens: int
+    model_dir: Path,
+    benchmark: str,
+    family: ModelFamily,
+    out: Path,
+    max_tokens: int,
+    few_shot: int = 0,
 ) -> tuple[Metrics | None, str, bool]:
     """One evaluation in a fresh process: (metrics, error, whether retrying can help)."""
     shutil.rmtree(out, ignore_errors=True)
@@ -54,6 +59,8 @@ def _attempt(
         f"--out={out}",
         f"--max-tokens={max_tokens}",
     ]
+    if few_shot:
+        argv.append(f"--few-shot={few_shot}")
     with (out / "process.log").open("w", encoding="utf-8") as log:
         try:
             code = subprocess.run(
@@ -76,10 +83,13 @@ def evaluate_submission(
     family: ModelFamily,
     eval_dir: Path,
     log: Callable[[str], None],
+    *,
+    few_shot: int = 0,
 ) -> EvaluationOutcome:
     """Evaluate on the full test split, retrying with smaller generation limits on failure.
 
-    ``benchmark_name`` is what the trial spec names (a registry id or ``module:Class``).
+    ``benchmark_name`` is what the trial spec names (a registry id or ``module:Class``);
+    ``few_shot`` examples from allowed data precede each question (baseline rows only).
     """
     benchmark = get_benchmark(benchmark_name)
     ladder = (benchmark.generation.max_tokens, *benchmark.generation.fallback_max_tokens)
@@ -87,7 +97,9 @@ def evaluate_submission(
     for number, max_tokens in enumerate(ladder, start=1):
         log(f"evaluating {model_dir.name} on {benchmark.id} (attempt {number}/{len(ladder)})")
         out = eval_dir / f"attempt-{number}"
-        metrics, error, retry = _attempt(model_dir, benchmark_name, family, out, max_tokens)
+        metrics, error, retry = _attempt(
+            model_dir, benchmark_name, family, out, max_tokens, few_shot
+        )
         if metrics is not None:
             return EvaluationOutcome(metrics=metrics, error=None)
         if not retry:
