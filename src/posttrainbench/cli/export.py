@@ -1,0 +1,32 @@
+"""``ptb export harbor``: finished trials in the layout of Harbor's trial directories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from posttrainbench.cli._app import RunsDir, app, console
+
+PANEL = "Results"
+
+export_app = typer.Typer(help="Export trials to other tools' formats.", no_args_is_help=True)
+app.add_typer(export_app, name="export", rich_help_panel=PANEL)
+
+
+@export_app.command("harbor")
+def export_harbor(
+    target: Annotated[
+        str,
+        typer.Argument(help="Trial id (or prefix), experiment name, or run/experiment folder."),
+    ],
+    out: Annotated[Path, typer.Argument(help="Output folder: one Harbor trial folder each.")],
+    runs_dir: RunsDir = Path("runs"),
+) -> None:
+    """Write trials as Harbor trial folders: ATIF trajectory, reward, result, instruction."""
+    from posttrainbench.trial.harbor import export_trial, trial_dirs
+
+    for trial_dir in trial_dirs(target, runs_dir):
+        written = export_trial(trial_dir, out)
+        console.print(f"{trial_dir.name} -> {written}")
