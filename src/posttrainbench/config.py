@@ -155,6 +155,8 @@ class ExperimentConfig(BaseModel):
     """GPUs per trial."""
     sandbox: str = "auto"
     """Sandbox backend: ``auto``, ``process``, ``bwrap`` or a ``module:attr`` path."""
+    honeytokens: bool = False
+    """Plant decoy API keys in each agent's environment; the audit flags any use."""
     runs_dir: str = "runs"
     """Runs directory, relative to the experiment file unless absolute."""
     executor: ExecutorSettings = LocalSettings()
@@ -224,6 +226,7 @@ class LoadedExperiment(BaseModel):
                     replicate=replicate,
                     experiment=config.name,
                     sandbox=config.sandbox,
+                    honeytokens=config.honeytokens,
                 )
             )
         return specs

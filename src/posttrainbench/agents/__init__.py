@@ -17,7 +17,9 @@ message; every resume is recorded in the trace), ``max_resumes`` (default 50), `
 ``base_url`` (an API endpoint compatible with the CLI's provider). Quote the value in a
 shell, since ``?`` and ``&`` are special there.
 
-Other agents: ``noop``, ``reference[:steps=N]``, ``command:<shell command>``.
+Other agents: ``noop``, ``reference[:steps=N]``, ``command:<shell command>``, and the
+baseline rows ``baseline-zero-shot``, ``baseline-few-shot[:k=N]``, ``baseline-instruct``
+(run them with ``ptb baseline``).
 Install the CLIs with ``ptb agents install NAME``; ``ptb doctor`` shows what is ready.
 """
 

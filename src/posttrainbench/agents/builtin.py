@@ -6,6 +6,7 @@ runs any CLI given as a shell command.
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,6 +15,9 @@ from posttrainbench.agents.base import AgentContext, AgentInvocation
 from posttrainbench.errors import UserError
 
 __all__ = ["CommandAgent", "NoopAgent", "ReferenceAgent"]
+
+_KEYS_SUFFIX = re.compile(r"\?keys=([A-Za-z_][A-Za-z0-9_]*(?:,[A-Za-z_][A-Za-z0-9_]*)*)\s*$")
+"""``?keys=A,B`` at the end of a command agent's config: host variables to pass in."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,8 @@ class ReferenceAgent:
 
     steps: int | None = None
     env_keys: Sequence[str] = ()
+    train_size: int = 2000
+    """Records drawn from the benchmark's reference data (before decontamination)."""
 
     @classmethod
     def from_config(cls, config: str) -> ReferenceAgent:
@@ -60,7 +66,17 @@ class ReferenceAgent:
         return cls(steps=int(value))
 
     def invocation(self, context: AgentContext) -> AgentInvocation:
-        """Run the SFT recipe until done or until the deadline."""
+        """Prepare the decontaminated data, then run the SFT recipe until done or the deadline.
+
+        The records are prepared here, on the host (the data cache is not in the sandbox),
+        into ``reference-data/train.jsonl`` of the workspace.
+        """
+        from posttrainbench.agents._reference_data import reference_records, write_records
+        from posttrainbench.benchmarks import get_benchmark
+
+        prepared = reference_records(get_benchmark(context.benchmark), self.train_size)
+        data = context.workspace / "reference-data" / "train.jsonl"
+        write_records(prepared.records, data)
         argv = [
             context.python,
             "-m",
@@ -73,6 +89,8 @@ class ReferenceAgent:
             str(context.final_model),
             "--deadline",
             f"{context.deadline:.0f}",
+            "--data",
+            str(data),
         ]
         if self.steps is not None:
             argv += ["--steps", str(self.steps)]
@@ -84,7 +102,10 @@ class CommandAgent:
     """Any CLI, given as a shell command with placeholders.
 
     Placeholders: ``{prompt_file}``, ``{workspace}``, ``{task_dir}``, ``{final_model}``,
-    ``{base_model}``, ``{python}``. The prompt also arrives on stdin.
+    ``{base_model}``, ``{python}``. The prompt also arrives on stdin. The agent's
+    environment holds no host variables unless named by a trailing ``?keys=A,B``
+    (``command:./my-agent.sh?keys=OPENAI_API_KEY``); the harness's own ``PTB_*``
+    settings (the judge's key among them) are refused.
     """
 
     command: str
@@ -92,10 +113,21 @@ class CommandAgent:
 
     @classmethod
     def from_config(cls, config: str) -> CommandAgent:
-        """``command:<shell command>``."""
+        """``command:<shell command>`` or ``command:<shell command>?keys=A,B``."""
+        keys: tuple[str, ...] = ()
+        match = _KEYS_SUFFIX.search(config)
+        if match:
+            keys = tuple(dict.fromkeys(match.group(1).split(",")))
+            config = config[: match.start()]
         if not config.strip():
             raise UserError("The command agent needs a command: --agent 'command:./my-agent.sh'.")
-        return cls(command=config)
+        harness = [key for key in keys if key.upper().startswith("PTB_")]
+        if harness:
+            raise UserError(
+                f"The command agent cannot be given {', '.join(harness)}: PTB_* variables "
+                "(the judge's key among them) are the harness's and never reach an agent."
+            )
+        return cls(command=config, env_keys=keys)
 
     def invocation(self, context: AgentContext) -> AgentInvocation:
         """Run the command under bash with placeholders filled in (shell-quoted)."""

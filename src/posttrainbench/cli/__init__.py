@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import sys
 
+import typer
 from pydantic import ValidationError
 
 from posttrainbench.cli import (
     agents,
     audit,
+    baselines,
     data,
     experiments,
+    export,
     lineage,
     publish,
     results,
@@ -24,7 +27,35 @@ from posttrainbench.cli._app import app, err_console
 from posttrainbench.errors import UserError
 
 __all__ = ["app", "main"]
-_COMMAND_MODULES = (agents, audit, data, experiments, lineage, publish, results, trials)
+_COMMAND_MODULES = (
+    agents,
+    audit,
+    baselines,
+    data,
+    experiments,
+    export,
+    lineage,
+    publish,
+    results,
+    trials,
+)
+
+# `ptb --help` lists panels, and commands within them, in registration order: put the
+# everyday ones first.
+_PANELS = ("Trials", "Benchmarks", "Results", "Agents")
+_FIRST = ("demo", "run", "status", "cancel")
+
+
+def _help_position(command: typer.models.CommandInfo) -> tuple[int, int]:
+    panel = command.rich_help_panel
+    name = command.name or (command.callback.__name__ if command.callback else "")
+    return (
+        _PANELS.index(panel) if panel in _PANELS else len(_PANELS),
+        _FIRST.index(name) if name in _FIRST else len(_FIRST),
+    )
+
+
+app.registered_commands.sort(key=_help_position)
 
 
 def main() -> None:

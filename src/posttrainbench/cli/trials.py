@@ -56,6 +56,12 @@ def run(
     wait: Annotated[
         bool, typer.Option(help="Cluster executors: watch the jobs until they finish.")
     ] = True,
+    honeytokens: Annotated[
+        bool,
+        typer.Option(
+            "--honeytokens", help="Plant decoy API keys in the agent's env; audited for use."
+        ),
+    ] = False,
 ) -> None:
     """Run (or resume) an experiment file's trials, or one trial per replicate from options."""
     if experiment_file is not None:
@@ -86,6 +92,7 @@ def run(
             sandbox=sandbox,
             experiment=experiment,
             replicate=replicate,
+            honeytokens=honeytokens,
         )
         for replicate in range(1, replicates + 1)
     ]

@@ -23,7 +23,13 @@ from posttrainbench.evaluation.metrics import Metrics
 from posttrainbench.evaluation.providers import Endpoint, Provider, select_provider
 from posttrainbench.evaluation.vllm_server import VllmServer, VllmServerError, VllmSettings
 
-__all__ = ["EvaluationError", "evaluate_model", "hf_chat_template", "stop_token_ids"]
+__all__ = [
+    "EvaluationError",
+    "evaluate_model",
+    "hf_chat_template",
+    "hf_decode_settings",
+    "stop_token_ids",
+]
 
 # Tokens that end an assistant turn, per family (looked up in the submitted tokenizer).
 _STOP_TOKENS: dict[ModelFamily, tuple[str, ...]] = {
@@ -35,6 +41,8 @@ _STOP_TOKENS: dict[ModelFamily, tuple[str, ...]] = {
 
 _MODEL_NAME = "hf/local"
 _SERVED_NAME = "ptb-model"
+_GPU_PAD_MULTIPLE = 64
+"""Prompt lengths are padded up to a multiple of this on GPU (few compiled shapes)."""
 
 
 class EvaluationError(Exception):
@@ -56,15 +64,35 @@ def stop_token_ids(model_dir: Path, family: ModelFamily) -> list[int]:
     return ids
 
 
-def _pinned_generation_config(stop_ids: list[int], max_tokens: int) -> Any:
+def _pinned_generation_config(
+    stop_ids: list[int], max_tokens: int, cache_implementation: str | None = None
+) -> Any:
     from transformers import GenerationConfig
 
+    extra = {"cache_implementation": cache_implementation} if cache_implementation else {}
     return GenerationConfig(
         do_sample=False,
         max_new_tokens=max_tokens,
         eos_token_id=stop_ids,
         pad_token_id=stop_ids[-1],
+        **extra,
     )
+
+
+def hf_decode_settings(batch_size: int, device: str | None = None) -> dict[str, str | int]:
+    """How the ``hf`` provider decodes, as recorded in ``metrics.json``.
+
+    On CUDA the static KV cache lets transformers compile the decode step itself
+    (``reduce-overhead``); prompts are padded to a multiple of 64 tokens so that few
+    shapes are compiled. inspect's provider forms its own batches, so the last one is
+    not padded to ``batch_size``. On CPU decoding stays eager with a dynamic cache, and
+    ``PTB_HF_STATIC_CACHE=0`` keeps it eager on GPU too.
+    """
+    device = device or _device()
+    settings: dict[str, str | int] = {"device": device, "batch_size": batch_size}
+    if device.startswith("cuda") and os.environ.get("PTB_HF_STATIC_CACHE", "1") != "0":
+        settings.update(cache_implementation="static", pad_to_multiple_of=_GPU_PAD_MULTIPLE)
+    return settings
 
 
 def _device() -> str:
@@ -91,22 +119,32 @@ def hf_chat_template(model_dir: Path, family: ModelFamily) -> str:
 
 
 def _hf_model(
-    model_dir: Path, family: ModelFamily, stop_ids: list[int], tokens: int, batch_size: int
+    model_dir: Path,
+    family: ModelFamily,
+    stop_ids: list[int],
+    tokens: int,
+    decode: dict[str, str | int],
 ) -> Any:
     from inspect_ai.model import ModelInfo, get_model, set_model_info
 
     # Without registered info, inspect resolves "hf/local" by building a second provider,
     # which asks the hub for a model called "local" (minutes of retries offline).
     set_model_info(_MODEL_NAME, ModelInfo(organization="local", context_length=1 << 20))
+    cache = decode.get("cache_implementation")
+    pad = decode.get("pad_to_multiple_of")
+    extra: dict[str, Any] = {"tokenizer_call_args": {"pad_to_multiple_of": pad}} if pad else {}
     return get_model(
         _MODEL_NAME,
         model_path=str(model_dir),
-        device=_device(),
+        device=str(decode["device"]),
         chat_template=hf_chat_template(model_dir, family),
         do_sample=False,
-        batch_size=batch_size,
-        generation_config=_pinned_generation_config(stop_ids, tokens),
+        batch_size=int(decode["batch_size"]),
+        generation_config=_pinned_generation_config(
+            stop_ids, tokens, str(cache) if cache else None
+        ),
         memoize=False,
+        **extra,
     )
 
 
@@ -149,11 +187,12 @@ def _model_for(
     log_dir: Path,
     endpoint: Endpoint | None,
     batch_size: int,
+    decode: dict[str, str | int],
 ) -> Iterator[Any]:
     """The inspect model to generate with; a managed server lives as long as the block."""
     if provider is Provider.HF:
         try:
-            model = _hf_model(model_dir, family, stop_ids, tokens, batch_size)
+            model = _hf_model(model_dir, family, stop_ids, tokens, decode)
         except Exception as error:
             raise EvaluationError(
                 f"model does not load: {type(error).__name__}: {error}"
@@ -189,6 +228,7 @@ def evaluate_model(
     endpoint: Endpoint | None = None,
     judge: Judge | None = None,
     batch_size: int = 32,
+    few_shot: int = 0,
 ) -> Metrics:
     """Score ``model_dir`` on ``benchmark`` (first ``limit`` items; all when None).
 
@@ -203,6 +243,8 @@ def evaluate_model(
         endpoint: The server of the ``openai`` provider (default: from the environment).
         judge: The judge of a judge-scored benchmark (default: from the environment).
         batch_size: Concurrent generations (the ``hf`` batch size, the server connections).
+        few_shot: Examples from the benchmark's allowed data shown before each question
+            (the ``baseline-few-shot`` rows; 0: none).
 
     Raises:
         UserError: A judge-scored benchmark without a judge key, a bad provider setting.
@@ -219,8 +261,13 @@ def evaluate_model(
     os.environ.setdefault("INSPECT_DISPLAY", "none")
     stop_ids = stop_token_ids(model_dir, family)
     task = benchmark.judged_task(judge, limit) if judge is not None else benchmark.task(limit)
+    if few_shot > 0:
+        from posttrainbench.baselines import few_shot_examples, with_few_shot
+
+        task = with_few_shot(task, few_shot_examples(benchmark, few_shot))
     temperature = benchmark.generation.temperature
     extra: dict[str, Any] = {}
+    decode = hf_decode_settings(batch_size) if chosen is Provider.HF else {}
     if chosen is not Provider.HF:
         extra = dict(
             top_p=1.0,
@@ -228,7 +275,7 @@ def evaluate_model(
             extra_body=_server_sampling(stop_ids, family, chosen is Provider.OPENAI),
         )
     with _model_for(
-        chosen, model_dir, family, stop_ids, tokens, log_dir, endpoint, batch_size
+        chosen, model_dir, family, stop_ids, tokens, log_dir, endpoint, batch_size, decode
     ) as model:
         try:
             logs = inspect_eval(
@@ -248,7 +295,8 @@ def evaluate_model(
             raise
         except Exception as error:
             raise EvaluationError(f"{type(error).__name__}: {error}") from error
-    return _metrics_from_log(logs[0], benchmark, tokens, log_dir, chosen, judge)
+    metrics = _metrics_from_log(logs[0], benchmark, tokens, log_dir, chosen, judge)
+    return metrics.model_copy(update={"decode": decode})
 
 
 def _metrics_from_log(

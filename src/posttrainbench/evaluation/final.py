@@ -34,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--limit", type=int, default=-1, help="-1: the full test split")
     parser.add_argument("--max-tokens", type=int, default=None)
     parser.add_argument(
+        "--few-shot", type=int, default=0, help="examples from allowed data before each question"
+    )
+    parser.add_argument(
         "--provider",
         default=None,
         choices=["auto", "hf", "vllm", "openai"],
@@ -55,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             limit=None if args.limit < 0 else args.limit,
             max_tokens=args.max_tokens,
             provider=args.provider,
+            few_shot=args.few_shot,
         )
     except UserError as error:
         # The harness is misconfigured (e.g. no judge key): not the model's fault.

@@ -27,5 +27,7 @@ class Metrics(BaseModel):
     """Generation backend: ``hf``, ``vllm`` or ``openai``."""
     log_file: str | None = None
     """The inspect-ai log of this evaluation, relative to the metrics file."""
+    decode: dict[str, str | int] = Field(default_factory=dict)
+    """How the ``hf`` provider decoded (device, batch size; static cache on GPU)."""
     extras: dict[str, float | int | str] = Field(default_factory=dict)
     """Benchmark-specific figures (e.g. HealthBench by-axis scores, judge call counts)."""

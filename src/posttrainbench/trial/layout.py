@@ -68,6 +68,11 @@ class TrialPaths:
         return self.agent_dir / "continue.txt"
 
     @property
+    def agent_data(self) -> Path:
+        """Links to the benchmark's data files, the agent's read-only data cache."""
+        return self.agent_dir / "data"
+
+    @property
     def solve_outcome(self) -> Path:
         """How the agent's process ended (written as soon as it ends)."""
         return self.agent_dir / "solve_outcome.json"

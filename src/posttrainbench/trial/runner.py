@@ -29,8 +29,9 @@ from posttrainbench.catalog import ResolvedModel, resolve_model
 from posttrainbench.errors import UserError
 from posttrainbench.results import ResultStore, TrialResult, TrialRow
 from posttrainbench.sandbox import Mount, SandboxRequest, SandboxResult, get_sandbox
+from posttrainbench.trial.agent_data import CACHE_ENV, build_agent_data
 from posttrainbench.trial.agent_env import agent_environment, assigned_gpus, honeytokens
-from posttrainbench.trial.audit import audit_context
+from posttrainbench.trial.audit import audit_context, reference_models
 from posttrainbench.trial.events import PHASES, EventLog, Phase, utc_now
 from posttrainbench.trial.failpoints import failpoint
 from posttrainbench.trial.follow import StreamFollower
@@ -182,7 +183,12 @@ class TrialRunner:
             # Compared after solve by the integrity detector: the base must stay untouched.
             "base_model_files": manifest(self.model.path),
         }
-        if self.plant_honeytokens:
+        if self.benchmark.data_sources:
+            agent_data = build_agent_data(self.benchmark, self.paths.agent_data)
+            for message in agent_data.missing:
+                self.log(f"[{self.spec.trial_id}] warning: {message}")
+            data["agent_data_files"] = [str(path) for path in agent_data.files]
+        if self.plant_honeytokens or self.spec.honeytokens:
             data["honeytokens"] = honeytokens(exclude=self.agent.env_keys)
         return "ok", data
 
@@ -228,6 +234,8 @@ class TrialRunner:
         )
         decoys = self._phase_data(Phase.PREPARE).get("honeytokens") or {}
         env = {**decoys, **env}  # a variable the scaffold really needs keeps its real value
+        if "agent_data_files" in self._phase_data(Phase.PREPARE):
+            env[CACHE_ENV] = str(paths.agent_data)  # task/evaluate.py reads only these files
         request = SandboxRequest(
             argv=list(invocation.argv),
             cwd=paths.workspace,
@@ -293,10 +301,13 @@ class TrialRunner:
         model_root = self.model.path
         if model_root.parent.name == "snapshots":  # HF cache: expose the repo for blob links
             model_root = model_root.parent.parent
+        data_files = self._phase_data(Phase.PREPARE).get("agent_data_files")
+        data_mounts = [self.paths.agent_data, *map(Path, data_files)] if data_files else []
         return [
             Mount(self.paths.workspace, writable=True),
             Mount(self.paths.prompt),
             Mount(model_root),
+            *map(Mount, data_mounts),
         ]
 
     def _collect(self) -> PhaseResult:
@@ -318,6 +329,7 @@ class TrialRunner:
             self.model.path,
             self._phase_data(Phase.PREPARE),
             scaffold_env_keys=self.agent.env_keys,
+            references=reference_models(self.spec.model),
         )
         report = run_audit(context)
         atomic_write_text(self.paths.audit, report.model_dump_json(indent=2))
@@ -344,13 +356,18 @@ class TrialRunner:
                 self.model.family,
                 self.paths.eval_dir,
                 self.log,
+                # Baseline rows (posttrainbench.baselines) score with few-shot examples.
+                few_shot=int(getattr(self.agent, "eval_few_shot", 0)),
             )
             raw, error = outcome.metrics, outcome.error
         else:
             error = submission["reason"]
         audit = AuditReport.model_validate_json(self.paths.audit.read_text())
         reason = error if raw is None else None
-        if audit.verdict in {"flagged", "error"}:
+        # A baseline's model is the harness's choice (the instruct model is "not a
+        # fine-tune" by design): its audit is recorded but never replaces its score.
+        trusted = bool(getattr(self.agent, "harness_submission", False))
+        if audit.verdict in {"flagged", "error"} and not trusted:
             # Keep an evaluation failure visible next to the audit's verdict.
             reason = f"audit verdict {audit.verdict}" + (f"; {reason}" if reason else "")
         base = (

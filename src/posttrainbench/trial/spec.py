@@ -40,6 +40,8 @@ class TrialSpec(BaseModel):
     """Experiment the trial belongs to (its folder under the runs directory)."""
     sandbox: str = "auto"
     """Sandbox backend; not part of the trial's identity."""
+    honeytokens: bool = False
+    """Plant decoy API keys in the agent's environment (audited); not part of the identity."""
 
     @field_validator("experiment")
     @classmethod
@@ -50,7 +52,7 @@ class TrialSpec(BaseModel):
 
     def identity(self) -> dict[str, object]:
         """The fields that make two specs the same trial."""
-        return self.model_dump(exclude={"sandbox"})
+        return self.model_dump(exclude={"sandbox", "honeytokens"})
 
     @property
     def trial_id(self) -> str:
