@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -36,3 +38,14 @@ def test_id_is_readable() -> None:
 def test_invalid_specs_are_rejected(bad: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         spec(**bad)
+
+
+def test_a_local_model_named_relatively_is_the_same_trial(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "base").mkdir()
+    monkeypatch.chdir(tmp_path)
+    relative = spec(model="base")
+    assert relative.model == str(tmp_path / "base")
+    assert relative.trial_id == spec(model=str(tmp_path / "base")).trial_id
+    assert spec(model="Qwen/Qwen3-1.7B-Base").model == "Qwen/Qwen3-1.7B-Base"

@@ -68,7 +68,7 @@ def baseline_specs(
                 TrialSpec(
                     agent=agent,
                     agent_config=config,
-                    model=str(Path(model).resolve()) if Path(model).is_dir() else model,
+                    model=model,
                     benchmark=benchmark,
                     hours=hours,
                     experiment=experiment,

@@ -6,39 +6,31 @@ importing it here is what puts the commands on the command line.
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import typer
 from pydantic import ValidationError
 
-from posttrainbench.cli import (
-    agents,
-    audit,
-    baselines,
-    data,
-    experiments,
-    export,
-    lineage,
-    publish,
-    results,
-    trials,
-)
 from posttrainbench.cli._app import app, err_console
 from posttrainbench.errors import UserError
 
 __all__ = ["app", "main"]
+
 _COMMAND_MODULES = (
-    agents,
-    audit,
-    baselines,
-    data,
-    experiments,
-    export,
-    lineage,
-    publish,
-    results,
-    trials,
+    "trials",
+    "experiments",
+    "baselines",
+    "audit",
+    "lineage",
+    "data",
+    "results",
+    "publish",
+    "export",
+    "agents",
 )
+for _module in _COMMAND_MODULES:
+    importlib.import_module(f"{__name__}.{_module}")
 
 # `ptb --help` lists panels, and commands within them, in registration order: put the
 # everyday ones first.

@@ -85,7 +85,7 @@ def run(
         TrialSpec(
             agent=name,
             agent_config=config,
-            model=str(Path(model).resolve()) if Path(model).is_dir() else model,
+            model=model,
             benchmark=benchmark,
             hours=hours,
             gpus=gpus,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -27,7 +28,7 @@ class TrialSpec(BaseModel):
     agent_config: str = ""
     """Scaffold-specific configuration (the part after ``:`` in ``--agent name:config``)."""
     model: str = Field(min_length=1)
-    """Base model: a Hugging Face id or an absolute local directory."""
+    """Base model: a Hugging Face id or a local directory (stored as an absolute path)."""
     benchmark: str = Field(min_length=1)
     """Benchmark id from the benchmark registry."""
     hours: float = Field(gt=0, le=168)
@@ -42,6 +43,13 @@ class TrialSpec(BaseModel):
     """Sandbox backend; not part of the trial's identity."""
     honeytokens: bool = False
     """Plant decoy API keys in the agent's environment (audited); not part of the identity."""
+
+    @field_validator("model")
+    @classmethod
+    def _local_model_is_absolute(cls, value: str) -> str:
+        # The same folder named from two working directories is the same trial.
+        local = Path(value)
+        return str(local.resolve()) if local.is_dir() else value
 
     @field_validator("experiment")
     @classmethod
