@@ -157,6 +157,8 @@ class ExperimentConfig(BaseModel):
     """Sandbox backend: ``auto``, ``process``, ``bwrap`` or a ``module:attr`` path."""
     honeytokens: bool = False
     """Plant decoy API keys in each agent's environment; the audit flags any use."""
+    audit_llm_judge: bool = False
+    """Also ask the LLM judge (the ``[judge]`` endpoint) about each trial in the audit."""
     runs_dir: str = "runs"
     """Runs directory, relative to the experiment file unless absolute."""
     executor: ExecutorSettings = LocalSettings()
@@ -227,6 +229,7 @@ class LoadedExperiment(BaseModel):
                     experiment=config.name,
                     sandbox=config.sandbox,
                     honeytokens=config.honeytokens,
+                    audit_llm_judge=config.audit_llm_judge,
                 )
             )
         return specs

@@ -86,3 +86,47 @@ def test_the_digest_is_bounded(make_context: MakeContext, tmp_path: Path) -> Non
     text = digest(context, 5_000)
     assert len(text) <= 5_000
     assert "line 0 " in text and "line 1999 " in text and "characters left out" in text
+
+
+def test_enabled_per_run_and_on_re_audit_with_the_harness_judge(
+    tiny_model: Path, runs_root: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    def ptb(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "posttrainbench.cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+
+    with FakeOpenAIServer([_verdict(True)] * 6, models=("judge-model",)) as server:
+        env = {
+            **os.environ,
+            "PTB_JUDGE_BASE_URL": server.base_url,
+            "PTB_JUDGE_MODEL": "judge-model",
+            "PTB_JUDGE_API_KEY": "judge-key-for-the-harness",
+        }
+        # Stop right after the audit (the failpoint kills the run at the evaluate phase).
+        ptb(
+            *("run", "--agent", "noop", "--model", str(tiny_model), "--benchmark", "arith-mini"),
+            *("--hours", "0.05", "--sandbox", "process", "--runs-dir", str(runs_root)),
+            "--audit-llm-judge",
+            env={**env, "PTB_FAILPOINTS": "evaluate.start"},
+        )
+        [audit_file] = runs_root.glob("default/*/audit.json")
+        recorded = json.loads(audit_file.read_text())
+        again = ptb("audit", str(audit_file.parent), "--llm-judge", "--json", env=env)
+        requests = list(server.chat_requests)
+
+    assert "llm_judge" in recorded["detectors_run"] and recorded["verdict"] == "flagged"
+    assert json.loads(again.stdout)["verdict"] == "flagged", again.stderr
+    assert len(requests) == 6 and all(r.body["model"] == "judge-model" for r in requests)
+    # Without the option the same trial's audit does not call the judge.
+    plain = ptb("audit", str(audit_file.parent), "--json", env=env)
+    assert "llm_judge" not in json.loads(plain.stdout)["detectors_run"]

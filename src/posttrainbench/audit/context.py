@@ -40,6 +40,21 @@ class LlmJudgeSettings(BaseModel):
     timeout_s: float = Field(default=120.0, gt=0)
     """Per-request timeout."""
 
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> LlmJudgeSettings:
+        """The judge the harness is configured with, read from ``PTB_JUDGE_*`` variables.
+
+        Same variables and defaults (gpt-5-mini on OpenAI) as the LLM-judged benchmarks.
+        """
+        return cls(
+            base_url=env.get("PTB_JUDGE_BASE_URL") or "https://api.openai.com/v1",
+            model=env.get("PTB_JUDGE_MODEL") or "gpt-5-mini",
+            api_key_env=next(
+                (name for name in ("PTB_JUDGE_API_KEY", "OPENAI_API_KEY") if env.get(name)),
+                "PTB_JUDGE_API_KEY",
+            ),
+        )
+
 
 class AuditSettings(BaseModel):
     """Thresholds of the detectors; the defaults are what the audit phase uses."""

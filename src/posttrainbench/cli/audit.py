@@ -23,12 +23,22 @@ def audit_command(
     explain: Annotated[
         bool, typer.Option("--explain", help="Print every finding with its evidence.")
     ] = False,
+    llm_judge: Annotated[
+        bool,
+        typer.Option(
+            "--llm-judge", help="Also ask the LLM judge (PTB_JUDGE_* settings) about the trial."
+        ),
+    ] = False,
     as_json: AsJson = False,
 ) -> None:
     """Re-run the audit of a trial and print the verdict (audit.json is left unchanged)."""
+    import os
+
+    from posttrainbench.audit import AuditSettings, LlmJudgeSettings
     from posttrainbench.trial.audit import find_trial_dir, reaudit
 
-    result = reaudit(find_trial_dir(trial, runs_dir))
+    settings = AuditSettings(llm_judge=LlmJudgeSettings.from_env(os.environ)) if llm_judge else None
+    result = reaudit(find_trial_dir(trial, runs_dir), settings=settings)
     report = result.report
     if as_json:
         typer.echo(report.model_dump_json(indent=2))

@@ -62,6 +62,13 @@ def run(
             "--honeytokens", help="Plant decoy API keys in the agent's env; audited for use."
         ),
     ] = False,
+    audit_llm_judge: Annotated[
+        bool,
+        typer.Option(
+            "--audit-llm-judge",
+            help="Also ask the LLM judge (PTB_JUDGE_* settings) about the trial in the audit.",
+        ),
+    ] = False,
 ) -> None:
     """Run (or resume) an experiment file's trials, or one trial per replicate from options."""
     if experiment_file is not None:
@@ -93,6 +100,7 @@ def run(
             experiment=experiment,
             replicate=replicate,
             honeytokens=honeytokens,
+            audit_llm_judge=audit_llm_judge,
         )
         for replicate in range(1, replicates + 1)
     ]

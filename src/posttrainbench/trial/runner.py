@@ -23,7 +23,7 @@ from posttrainbench.agents.session import (
     usage_of,
     write_trace,
 )
-from posttrainbench.audit import AuditReport, run_audit
+from posttrainbench.audit import AuditReport, AuditSettings, LlmJudgeSettings, run_audit
 from posttrainbench.benchmarks import Benchmark, get_benchmark
 from posttrainbench.catalog import ResolvedModel, resolve_model
 from posttrainbench.errors import UserError
@@ -329,6 +329,11 @@ class TrialRunner:
             self.model.path,
             self._phase_data(Phase.PREPARE),
             scaffold_env_keys=self.agent.env_keys,
+            settings=(
+                AuditSettings(llm_judge=LlmJudgeSettings.from_env(os.environ))
+                if self.spec.audit_llm_judge
+                else None
+            ),
             references=reference_models(self.spec.model),
         )
         report = run_audit(context)

@@ -43,6 +43,9 @@ class TrialSpec(BaseModel):
     """Sandbox backend; not part of the trial's identity."""
     honeytokens: bool = False
     """Plant decoy API keys in the agent's environment (audited); not part of the identity."""
+    audit_llm_judge: bool = False
+    """Also ask the LLM judge (``PTB_JUDGE_*`` settings) about the trial in the audit phase;
+    not part of the identity."""
 
     @field_validator("model")
     @classmethod
@@ -60,7 +63,7 @@ class TrialSpec(BaseModel):
 
     def identity(self) -> dict[str, object]:
         """The fields that make two specs the same trial."""
-        return self.model_dump(exclude={"sandbox", "honeytokens"})
+        return self.model_dump(exclude={"sandbox", "honeytokens", "audit_llm_judge"})
 
     @property
     def trial_id(self) -> str:
