@@ -33,6 +33,7 @@ if [[ -n "$extras" ]]; then
   # loopback. Both skip, saying why, where these are missing.
   ensure_command chromium chromium "headless browser for the web tests"
   ensure_command slurmctld "slurm-wlm munge" "loopback cluster for the executor tests"
+  ensure_command podman "podman runc" "real containers for the podman sandbox tests"
 fi
 
 # The agent CLIs (claude-code, codex, gemini-cli, opencode) install from npm with

@@ -9,6 +9,10 @@ trials. Settings come from the environment, so that one experiment file runs any
 - ``PTB_CONTAINER_ARGS``: extra engine options placed before ``run``/``exec`` (shell
   syntax), e.g. ``--cgroup-manager=cgroupfs --storage-driver=vfs --runtime runc`` for
   podman inside an unprivileged container.
+- ``PTB_CONTAINER_ULIMITS``: the OCI ``--ulimit`` values (shell syntax), e.g.
+  ``nofile=20000:20000 nproc=32768:32768``. Unset, each is 65536 lowered to what this
+  host lets the engine grant (the harness's hard limit; for ``nproc`` also the kernel's
+  ``pid_max``), since the engine fails to start a container asking for more.
 
 The environment reaches the container through a private file (``--env-file``) or
 apptainer's own environment (``APPTAINERENV_KEY``), never as ``KEY=value`` on a command
@@ -18,6 +22,7 @@ line that ``ps`` shows to every user.
 from __future__ import annotations
 
 import os
+import resource
 import shlex
 import shutil
 import subprocess
@@ -41,10 +46,31 @@ __all__ = [
     "apptainer_environment",
     "build_apptainer_argv",
     "build_oci_argv",
+    "host_ulimits",
     "write_env_file",
 ]
 
 _OCI_ULIMITS = ("nofile=65536:65536", "nproc=65536:65536")
+_ULIMIT_WANTED = 65536
+
+
+def host_ulimits(pid_max_path: Path = Path("/proc/sys/kernel/pid_max")) -> tuple[str, ...]:
+    """``nofile``/``nproc`` ulimits of 65536, lowered to what this host can grant.
+
+    A container cannot get more than the engine's own hard limit; on some hosts runc also
+    refuses an ``nproc`` above the kernel's ``pid_max``.
+    """
+
+    def granted(kind: int) -> int:
+        hard = resource.getrlimit(kind)[1]
+        return _ULIMIT_WANTED if hard == resource.RLIM_INFINITY else min(_ULIMIT_WANTED, hard)
+
+    nofile, nproc = granted(resource.RLIMIT_NOFILE), granted(resource.RLIMIT_NPROC)
+    try:
+        nproc = min(nproc, int(pid_max_path.read_text().strip()))
+    except (OSError, ValueError):
+        pass
+    return (f"nofile={nofile}:{nofile}", f"nproc={nproc}:{nproc}")
 
 
 @dataclass(frozen=True)
@@ -62,11 +88,13 @@ class ContainerSettings:
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> ContainerSettings:
-        """``PTB_CONTAINER_IMAGE`` and ``PTB_CONTAINER_ARGS`` (see the module docstring)."""
+        """``PTB_CONTAINER_IMAGE``, ``_ARGS`` and ``_ULIMITS`` (see the module docstring)."""
         environ = os.environ if environ is None else environ
+        ulimits = environ.get("PTB_CONTAINER_ULIMITS")
         return cls(
             image=environ.get("PTB_CONTAINER_IMAGE", ""),
             engine_args=tuple(shlex.split(environ.get("PTB_CONTAINER_ARGS", ""))),
+            ulimits=host_ulimits() if ulimits is None else tuple(shlex.split(ulimits)),
         )
 
 

@@ -242,12 +242,11 @@ class TrialRunner:
             env=env,
             time_limit_s=time_limit,
             output_path=paths.raw_stream,
-            mounts=self._agent_mounts(),
+            mounts=[*self._agent_mounts(), *map(Mount, invocation.mounts)],
             stdin_path=invocation.stdin_path,
             gpus=tuple(gpu_ids),
             secrets=tuple(agent_secrets(self.agent, env)),
         )
-        request = replace(request, mounts=[*request.mounts, *map(Mount, invocation.mounts)])
         paths.agent_dir.mkdir(parents=True, exist_ok=True)
         self.log(
             f"[{self.spec.trial_id}] agent running in sandbox '{self.sandbox.name}' "
