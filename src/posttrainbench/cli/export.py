@@ -1,4 +1,4 @@
-"""``ptb export harbor``: finished trials in the layout of Harbor's trial directories."""
+"""``ptb export``: trials and tasks in the layouts of Harbor's trial and task directories."""
 
 from __future__ import annotations
 
@@ -30,3 +30,22 @@ def export_harbor(
     for trial_dir in trial_dirs(target, runs_dir):
         written = export_trial(trial_dir, out)
         console.print(f"{trial_dir.name} -> {written}")
+
+
+@export_app.command("harbor-tasks")
+def export_harbor_tasks(
+    out: Annotated[Path, typer.Argument(help="Output folder: one Harbor task folder each.")],
+    models: Annotated[
+        list[str], typer.Option("--model", help="Base model (HF id or local folder); repeatable.")
+    ],
+    benchmarks: Annotated[list[str], typer.Option("--benchmark", help="Benchmark id; repeatable.")],
+    hours: Annotated[float, typer.Option("--hours", help="The agent's time budget.")],
+    gpus: Annotated[int, typer.Option("--gpus", help="GPUs the task asks for.")] = 1,
+) -> None:
+    """Write each (model, benchmark) as a Harbor task: instruction, task.toml, image, verifier."""
+    from posttrainbench.trial.harbor_tasks import export_task
+
+    for model in models:
+        for benchmark in benchmarks:
+            written = export_task(model, benchmark, hours, gpus, out)
+            console.print(f"{model} x {benchmark} -> {written}")

@@ -9,12 +9,13 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["TrialSpec"]
+__all__ = ["TrialSpec", "slug"]
 
 _SLUG = re.compile(r"[^a-z0-9.]+")
 
 
-def _slug(text: str, limit: int = 24) -> str:
+def slug(text: str, limit: int = 24) -> str:
+    """``text`` as a short lower-case file-name part (letters, digits, '.', '-')."""
     return _SLUG.sub("-", text.lower()).strip("-")[:limit] or "x"
 
 
@@ -71,7 +72,7 @@ class TrialSpec(BaseModel):
         digest = hashlib.sha256(
             json.dumps(self.identity(), sort_keys=True).encode("utf-8")
         ).hexdigest()[:10]
-        model = _slug(self.model.rstrip("/").split("/")[-1])
-        agent = _slug(f"{self.agent}-{self.agent_config}" if self.agent_config else self.agent)
+        model = slug(self.model.rstrip("/").split("/")[-1])
+        agent = slug(f"{self.agent}-{self.agent_config}" if self.agent_config else self.agent)
         hours = f"{self.hours:g}h"
-        return f"{agent}_{_slug(self.benchmark)}_{model}_{hours}_r{self.replicate}_{digest}"
+        return f"{agent}_{slug(self.benchmark)}_{model}_{hours}_r{self.replicate}_{digest}"

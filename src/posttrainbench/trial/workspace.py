@@ -15,7 +15,7 @@ from posttrainbench.trial.manifest import manifest
 from posttrainbench.trial.prompt import hours_text, render
 from posttrainbench.trial.spec import TrialSpec
 
-__all__ = ["PreparedWorkspace", "prepare_workspace"]
+__all__ = ["PreparedWorkspace", "prepare_workspace", "render_prompt", "write_task_files"]
 
 
 @dataclass(frozen=True)
@@ -26,9 +26,10 @@ class PreparedWorkspace:
     given_files: dict[str, dict[str, object]]
 
 
-def _write_task_files(
+def write_task_files(
     task_dir: Path, spec: TrialSpec, benchmark: Benchmark, model: ResolvedModel, deadline: float
 ) -> None:
+    """Write what the agent gets in ``task/``: evaluate.py, the chat templates, timer.sh."""
     templates = task_dir / "templates"
     templates.mkdir(parents=True)
     for name, text in template_files().items():
@@ -81,7 +82,7 @@ def prepare_workspace(
     staging = paths.workspace.with_name("workspace.partial")
     for leftover in (staging, paths.workspace):
         shutil.rmtree(leftover, ignore_errors=True)
-    _write_task_files(staging / "task", spec, benchmark, model, deadline)
+    write_task_files(staging / "task", spec, benchmark, model, deadline)
     given = manifest(staging / "task")
     staging.rename(paths.workspace)
     atomic_write_text(paths.prompt, render_prompt(spec, benchmark, model, paths))
