@@ -232,9 +232,10 @@ class TrialRunner:
         env = agent_environment(
             paths.workspace, self.spec.gpus, self.agent.env_keys, invocation.env, gpu_ids=gpu_ids
         )
-        decoys = self._phase_data(Phase.PREPARE).get("honeytokens") or {}
+        prepared = self._phase_data(Phase.PREPARE)
+        decoys = prepared.get("honeytokens") or {}
         env = {**decoys, **env}  # a variable the scaffold really needs keeps its real value
-        if "agent_data_files" in self._phase_data(Phase.PREPARE):
+        if "agent_data_files" in prepared:
             env[CACHE_ENV] = str(paths.agent_data)  # task/evaluate.py reads only these files
         request = SandboxRequest(
             argv=list(invocation.argv),
