@@ -88,6 +88,36 @@ class TrialPaths:
         return self.root / "submission.json"
 
     @property
+    def submitted_model(self) -> Path:
+        """Read-only snapshot of final_model taken at collect: what is audited and scored."""
+        return self.root / "submission"
+
+    @property
+    def lock(self) -> Path:
+        """Held by the one harness running this trial (host, pid, start, heartbeat)."""
+        return self.root / ".lock"
+
+    @property
+    def agent_tmp(self) -> Path:
+        """The agent's /tmp: a folder of the trial, kept, size-limited."""
+        return self.root / "agent_tmp"
+
+    @property
+    def agent_home(self) -> Path:
+        """The agent's $HOME: a folder of the trial, kept, size-limited."""
+        return self.root / "agent_home"
+
+    @property
+    def journal(self) -> Path:
+        """Content-addressed copies of files the agent wrote during solve, kept after deletion."""
+        return self.root / "journal"
+
+    @property
+    def egress(self) -> Path:
+        """Every outbound connection the agent made (time, address, port, bytes, DNS names)."""
+        return self.agent_dir / "egress.jsonl"
+
+    @property
     def audit(self) -> Path:
         """Audit findings and verdict."""
         return self.root / "audit.json"
