@@ -1,0 +1,49 @@
+"""Transcriptions of the upstream scorers, kept as oracles for the differential tests.
+
+Each function follows the upstream source line by line (PostTrainBench's
+``src/eval/exact_numeric_match.py`` and the final-evaluation scorers, inspect_evals'
+``aime_scorer``), calling the same inspect-ai helpers upstream calls. They are test code:
+the project's scorers must agree with them on every generated completion.
+"""
+
+from __future__ import annotations
+
+import re
+
+
+def upstream_gsm8k(completion: str, target: str) -> bool:
+    """``signed_last_number_exact(completion, target)[1]`` as upstream wrote it."""
+    from inspect_ai._util.text import str_to_float, strip_numeric_punctuation
+    from inspect_ai.scorer._unicode import unicode_number_to_float
+
+    def parse_number(word: str) -> float:
+        sign = -1.0 if word.startswith("-") else 1.0
+        digits = word[1:] if word.startswith("-") else word
+        try:
+            return sign * str_to_float(digits)
+        except ValueError:
+            return sign * unicode_number_to_float(digits)
+
+    t = strip_numeric_punctuation(target.strip())
+    assert re.fullmatch(r"-?\d+(\.\d+)?", t)
+    words = re.split(r"\s+", strip_numeric_punctuation(completion.strip().casefold()))
+    words.reverse()
+    for word in words:
+        if (word[1:] if word.startswith("-") else word).replace(".", "").isnumeric():
+            try:
+                value = parse_number(word)
+            except (ValueError, OverflowError):
+                return False
+            return abs(value - float(t)) < 1e-9
+    return False
+
+
+def upstream_aime(completion: str, target: str) -> bool:
+    """inspect_evals' ``aime_scorer`` verdict (last substantive line, unboxed, match_str)."""
+    from inspect_ai.scorer._common import match_str
+    from inspect_evals.utils.aime_common import _find_last_substantive_line, remove_boxed_from_ans
+
+    if not completion.strip().splitlines():
+        return False
+    cleaned = remove_boxed_from_ans(_find_last_substantive_line(completion))
+    return match_str(value=cleaned, target=target, location="end", numeric=True)[1]
