@@ -159,6 +159,9 @@ class ExperimentConfig(BaseModel):
     """Plant decoy API keys in each agent's environment; the audit flags any use."""
     audit_llm_judge: bool = False
     """Also ask the LLM judge (the ``[judge]`` endpoint) about each trial in the audit."""
+    protocol: Literal["paper", "greedy"] = "paper"
+    """Final-evaluation protocol: ``paper`` (upstream's seeds and sampling, with the base
+    model's generation config) or ``greedy`` (one greedy decode)."""
     runs_dir: str = "runs"
     """Runs directory, relative to the experiment file unless absolute."""
     executor: ExecutorSettings = LocalSettings()
@@ -230,6 +233,7 @@ class LoadedExperiment(BaseModel):
                     sandbox=config.sandbox,
                     honeytokens=config.honeytokens,
                     audit_llm_judge=config.audit_llm_judge,
+                    protocol=config.protocol,
                 )
             )
         return specs

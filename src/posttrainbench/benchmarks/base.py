@@ -91,6 +91,14 @@ class Benchmark(ABC):
         """The task of a judge-scored benchmark, grading with ``judge``."""
         raise NotImplementedError(f"{self.id} is not scored by an LLM judge")
 
+    seed_shuffles: bool = False
+    """True when the evaluation seed also changes the items (GPQA's choice order), so a
+    greedy model is still evaluated with every seed."""
+
+    def for_seed(self, sample: Sample, seed: int) -> Sample:
+        """``sample`` as the final evaluation presents it under ``seed`` (default: as is)."""
+        return sample
+
     def iter_test_texts(self) -> Iterator[str]:
         """Every question and answer text, for contamination scanning."""
         for item in self.test_items():

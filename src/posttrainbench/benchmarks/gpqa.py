@@ -24,6 +24,7 @@ from posttrainbench.benchmarks.data import HubDataset
 
 if TYPE_CHECKING:
     from inspect_ai import Task
+    from inspect_ai.dataset import Sample
 
 __all__ = ["GPQA", "SHUFFLE_SEED", "GpqaItem", "GpqaMain", "gpqa_items"]
 
@@ -98,6 +99,19 @@ class GpqaMain(Benchmark):
     )
     allowed_training_data = "None: no GPQA question (main, diamond or extended) may be trained on."
     data_sources = (GPQA,)
+
+    seed_shuffles = True
+
+    @override
+    def for_seed(self, sample: Sample, seed: int) -> Sample:
+        """The choices in the order ``seed`` gives them (upstream: the seed shuffles them)."""
+        choices = list(sample.choices or [])
+        target = sample.target if isinstance(sample.target, str) else sample.target[0]
+        order = list(range(len(choices)))
+        random.Random(f"{seed}:{sample.id}").shuffle(order)
+        sample.choices = [choices[index] for index in order]
+        sample.target = _LETTERS[order.index(_LETTERS.index(target))]
+        return sample
 
     @override
     def test_items(self) -> list[TestItem]:

@@ -94,6 +94,18 @@ def eval_command(
         Path | None,
         typer.Option(help="Where metrics.json and the inspect logs go (default: ptb-eval/ID)."),
     ] = None,
+    base: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            file_okay=False,
+            help="The base model folder: its tokenizer and generation config are used "
+            "(default: the model's own).",
+        ),
+    ] = None,
+    protocol: Annotated[
+        str, typer.Option(help="paper (upstream's seeds, averaged) or greedy (one decode).")
+    ] = "paper",
     as_json: AsJson = False,
 ) -> None:
     """Evaluate any model directory on a benchmark, outside a trial, and print the metrics."""
@@ -103,6 +115,8 @@ def eval_command(
     from posttrainbench.evaluation import EvaluationError, evaluate_model
 
     chosen = get_benchmark(benchmark)
+    if protocol not in ("paper", "greedy"):
+        raise UserError(f"--protocol {protocol!r}: use paper or greedy.")
     if limit is not None and limit < 1:
         raise UserError("--limit must be at least 1 (leave it out for the full test set).")
     chosen.test_items()  # a missing dataset is reported before minutes of model loading
@@ -116,6 +130,8 @@ def eval_command(
             log_dir=out_dir / "logs",
             limit=limit,
             max_tokens=max_tokens,
+            base_dir=base,
+            protocol=protocol,
         )
     except EvaluationError as error:
         raise UserError(f"Evaluation of {model_path} on {chosen.id} failed: {error}") from error
@@ -126,6 +142,7 @@ def eval_command(
     stderr = f" ± {metrics.stderr * 100:.1f}" if metrics.stderr is not None else ""
     console.print(
         f"{escape(chosen.title)}: [bold]{metrics.accuracy * 100:.1f}[/bold]{stderr} "
-        f"on {metrics.n} items (max tokens {metrics.max_tokens})"
+        f"on {metrics.n} items (max tokens {metrics.max_tokens}; protocol {metrics.protocol}, "
+        f"seeds {metrics.seeds or 'none'})"
     )
     console.print(f"Metrics: {escape(str(out_dir / 'metrics.json'))}")

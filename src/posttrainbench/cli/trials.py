@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -69,6 +69,10 @@ def run(
             help="Also ask the LLM judge (PTB_JUDGE_* settings) about the trial in the audit.",
         ),
     ] = False,
+    protocol: Annotated[
+        str,
+        typer.Option(help="Final-evaluation protocol: paper (upstream's seeds) or greedy."),
+    ] = "paper",
 ) -> None:
     """Run (or resume) an experiment file's trials, or one trial per replicate from options."""
     if experiment_file is not None:
@@ -101,11 +105,20 @@ def run(
             replicate=replicate,
             honeytokens=honeytokens,
             audit_llm_judge=audit_llm_judge,
+            protocol=_protocol(protocol),
         )
         for replicate in range(1, replicates + 1)
     ]
     results = run_local(specs, runs_dir, log=log)
     console.print(leaderboard_table(leaderboard(results)))
+
+
+def _protocol(value: str) -> Literal["paper", "greedy"]:
+    if value not in ("paper", "greedy"):
+        from posttrainbench.errors import UserError
+
+        raise UserError(f"--protocol {value!r}: use paper or greedy.")
+    return "paper" if value == "paper" else "greedy"
 
 
 @app.command(rich_help_panel=PANEL)

@@ -37,6 +37,13 @@ def _parser() -> argparse.ArgumentParser:
         "--few-shot", type=int, default=0, help="examples from allowed data before each question"
     )
     parser.add_argument(
+        "--base-dir",
+        type=Path,
+        default=None,
+        help="the base model: evaluation uses its tokenizer and generation config",
+    )
+    parser.add_argument("--protocol", default="paper", choices=["paper", "greedy"])
+    parser.add_argument(
         "--provider",
         default=None,
         choices=["auto", "hf", "vllm", "openai"],
@@ -59,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
             max_tokens=args.max_tokens,
             provider=args.provider,
             few_shot=args.few_shot,
+            base_dir=args.base_dir,
+            protocol=args.protocol,
         )
     except UserError as error:
         # The harness is misconfigured (e.g. no judge key): not the model's fault.

@@ -363,6 +363,8 @@ class TrialRunner:
                 self.log,
                 # Baseline rows (posttrainbench.baselines) score with few-shot examples.
                 few_shot=int(getattr(self.agent, "eval_few_shot", 0)),
+                base_dir=self.model.path,
+                protocol=self.spec.protocol,
             )
             raw, error = outcome.metrics, outcome.error
         else:
@@ -376,7 +378,9 @@ class TrialRunner:
             # Keep an evaluation failure visible next to the audit's verdict.
             reason = f"audit verdict {audit.verdict}" + (f"; {reason}" if reason else "")
         base = (
-            base_score(self.model, self.spec.benchmark, self.runs_root, self.log)
+            base_score(
+                self.model, self.spec.benchmark, self.runs_root, self.log, self.spec.protocol
+            )
             if reason
             else None
         )

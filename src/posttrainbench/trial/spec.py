@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -47,6 +48,10 @@ class TrialSpec(BaseModel):
     audit_llm_judge: bool = False
     """Also ask the LLM judge (``PTB_JUDGE_*`` settings) about the trial in the audit phase;
     not part of the identity."""
+    protocol: Literal["paper", "greedy"] = "paper"
+    """Final-evaluation protocol (``posttrainbench.evaluation.protocol``): ``paper`` samples
+    with the base model's settings over upstream's fixed seeds; ``greedy`` decodes once.
+    Not part of the identity (an evaluation setting: ``ptb rescore`` can re-score)."""
 
     @field_validator("model")
     @classmethod
@@ -64,7 +69,7 @@ class TrialSpec(BaseModel):
 
     def identity(self) -> dict[str, object]:
         """The fields that make two specs the same trial."""
-        return self.model_dump(exclude={"sandbox", "honeytokens", "audit_llm_judge"})
+        return self.model_dump(exclude={"sandbox", "honeytokens", "audit_llm_judge", "protocol"})
 
     @property
     def trial_id(self) -> str:
