@@ -1,4 +1,4 @@
-"""Commands over benchmark data and evaluation: ``data status``, ``data fetch``, ``eval``."""
+"""Benchmark data and evaluation: ``data status``, ``data fetch``, ``eval``, ``rescore``."""
 
 from __future__ import annotations
 
@@ -146,3 +146,42 @@ def eval_command(
         f"seeds {metrics.seeds or 'none'})"
     )
     console.print(f"Metrics: {escape(str(out_dir / 'metrics.json'))}")
+
+
+@app.command("rescore", rich_help_panel=PANEL)
+def rescore_command(
+    path: Annotated[
+        Path, typer.Argument(exists=True, file_okay=False, help="A trial or experiment folder.")
+    ],
+    write: Annotated[
+        bool, typer.Option("--write", help="Replace the stored metrics with the new scores.")
+    ] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Re-score stored completions with the current scorers (no generation); list changes."""
+    from rich.table import Table
+
+    from posttrainbench.trial.rescore import find_trials, rescore_trial
+
+    reports = [rescore_trial(trial, write=write) for trial in find_trials(path)]
+    if as_json:
+        typer.echo(json.dumps([report.model_dump() for report in reports], indent=2))
+        return
+    table = Table("trial", "benchmark", "old", "new", "changed", "samples changed")
+    for report in reports:
+        if report.skipped:
+            table.add_row(Path(report.trial).name, report.benchmark, "", "", "", report.skipped)
+            continue
+        shown = ", ".join(f"{c.sample_id} {c.old}→{c.new}" for c in report.changed[:8])
+        more = f" (+{len(report.changed) - 8})" if len(report.changed) > 8 else ""
+        table.add_row(
+            Path(report.trial).name,
+            report.benchmark,
+            f"{(report.old_accuracy or 0) * 100:.1f}",
+            f"{(report.new_accuracy or 0) * 100:.1f}",
+            f"{len(report.changed)}/{report.samples}",
+            escape(shown + more),
+        )
+    console.print(table)
+    if not write and any(report.changed for report in reports):
+        console.print("Stored metrics unchanged: re-run with --write to replace them.")

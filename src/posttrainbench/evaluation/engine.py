@@ -257,6 +257,7 @@ def evaluate_model(
     few_shot: int = 0,
     base_dir: Path | None = None,
     protocol: Protocol | str = Protocol.PAPER,
+    seeds: tuple[int, ...] | None = None,
 ) -> Metrics:
     """Score ``model_dir`` on ``benchmark`` (first ``limit`` items; all when None).
 
@@ -278,6 +279,8 @@ def evaluate_model(
             model is its own base (``ptb eval`` of any model).
         protocol: ``paper`` (seeded sampling, mean over seeds) or ``greedy``; see
             :mod:`~posttrainbench.evaluation.protocol`.
+        seeds: Paper protocol: these seeds as given (upstream's command-line seeds);
+            None: the benchmark's rule.
 
     Raises:
         UserError: A judge-scored benchmark without a judge key, a bad provider setting.
@@ -304,10 +307,11 @@ def evaluate_model(
         from posttrainbench.baselines import few_shot_examples, with_few_shot
 
         task = with_few_shot(task, few_shot_examples(benchmark, few_shot))
-    seeds: tuple[int, ...] = ()
     if protocol is Protocol.PAPER:
-        seeds = seeds_for(benchmark, sampling)
+        seeds = seeds or seeds_for(benchmark, sampling)
         task = seeded_task(task, benchmark, seeds)
+    else:
+        seeds = ()
     temperature = sampling.temperature
     extra: dict[str, Any] = {}
     decode = hf_decode_settings(batch_size) if chosen is Provider.HF else {}
