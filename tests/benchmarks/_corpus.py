@@ -65,3 +65,54 @@ def numeric_corpus(target: int) -> list[str]:
     }
     answers = [form.format(**values) for form in _NUMBER_FORMS]
     return [frame.format(x=answer) for frame, answer in itertools.product(_FRAMES, answers)]
+
+
+BFCL_FUNCTION = {
+    "name": "calc_binomial_probability",
+    "description": "Binomial probability.",
+    "parameters": {
+        "type": "dict",
+        "properties": {
+            "n": {"type": "integer", "description": "trials"},
+            "k": {"type": "integer", "description": "successes"},
+            "p": {"type": "float", "description": "probability"},
+            "label": {"type": "string", "description": "a label", "default": "none"},
+            "weights": {"type": "array", "items": {"type": "float"}, "description": "w"},
+        },
+        "required": ["n", "k", "p"],
+    },
+}
+BFCL_TRUTHS = (
+    "calc_binomial_probability(n=20, k=5, p=0.6)",
+    "calc_binomial_probability(n=20, k=5, p=1.0, label='x')",
+    "calc_binomial_probability(n=3, k=1, p=0.5, weights=[1.0, 2.5])",
+)
+_NAMES = ("calc_binomial_probability", "calc_binomial_probabilit", "Calc_Binomial_Probability")
+_ARGUMENTS: tuple[dict[str, object], ...] = (
+    {"n": 20, "k": 5, "p": 0.6},
+    {"n": 20.0, "k": 5, "p": 0.6},
+    {"n": "20", "k": 5, "p": 0.6},
+    {"n": 20, "k": 5, "p": 1},
+    {"n": 20, "k": 5, "p": 1.0},
+    {"n": 20, "k": 5},
+    {"n": 20, "k": 5, "p": 0.6, "label": "none"},
+    {"n": 20, "k": 5, "p": 0.6, "label": "other"},
+    {"n": 20, "k": 5, "p": 0.6, "extra": True},
+    {"n": 20, "k": 5, "p": 1.0, "label": "x"},
+    {"n": 20, "k": 5, "p": 1.0, "label": "X"},
+    {"n": 3, "k": 1, "p": 0.5, "weights": [1.0, 2.5]},
+    {"n": 3, "k": 1, "p": 0.5, "weights": [1, 2.5]},
+    {"n": 3, "k": 1, "p": 0.5, "weights": [2.5, 1.0]},
+    {"n": 3, "k": 1, "p": 0.5},
+    {},
+)
+
+
+def bfcl_replies() -> list[list[list[tuple[str, dict[str, object]]]]]:
+    """Replies as assistant messages, each a list of ``(name, arguments)`` tool calls."""
+    single = [[[(name, dict(args))]] for name in _NAMES for args in _ARGUMENTS]
+    doubled = [
+        [[(name, dict(args)), (name, dict(args))]] for name in _NAMES[:1] for args in _ARGUMENTS
+    ]
+    split = [[[(_NAMES[0], dict(args))], [(_NAMES[0], dict(args))]] for args in _ARGUMENTS]
+    return [*single, *doubled, *split, [[]], [], [[]] * 2]

@@ -9,6 +9,7 @@ the project's scorers must agree with them on every generated completion.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 
 def upstream_gsm8k(completion: str, target: str) -> bool:
@@ -47,3 +48,27 @@ def upstream_aime(completion: str, target: str) -> bool:
         return False
     cleaned = remove_boxed_from_ans(_find_last_substantive_line(completion))
     return match_str(value=cleaned, target=target, location="end", numeric=True)[1]
+
+
+def upstream_bfcl(messages: list[Any], ground_truth: str, functions: list[dict[str, Any]]) -> bool:
+    """``inspect_evals.bfcl()``'s scorer on an ``exec_simple`` sample (its entry point)."""
+    from inspect_ai.model import ModelName
+    from inspect_ai.scorer import Target
+    from inspect_ai.solver import TaskState
+    from inspect_evals.bfcl.score.scorer import ast_match
+    from inspect_evals.bfcl.utils.function_parsing import parse_exec_ground_truth
+    from inspect_evals.bfcl.utils.task_categories import CATEGORIES
+
+    state = TaskState(
+        model=ModelName("mockllm/model"),
+        sample_id="s",
+        epoch=1,
+        input="q",
+        messages=messages,
+        metadata={
+            "tools": functions,
+            "parsed_ground_truth": parse_exec_ground_truth(ground_truth),
+            "category_name": "exec_simple",
+        },
+    )
+    return ast_match(state, Target(ground_truth), CATEGORIES["exec_simple"]).value == 1
