@@ -116,3 +116,35 @@ def bfcl_replies() -> list[list[list[tuple[str, dict[str, object]]]]]:
     ]
     split = [[[(_NAMES[0], dict(args))], [(_NAMES[0], dict(args))]] for args in _ARGUMENTS]
     return [*single, *doubled, *split, [[]], [], [[]] * 2]
+
+
+_GPQA_FORMS = (
+    "ANSWER: {r}",
+    "ANSWER: {w}",
+    "answer: {rl}",
+    "ANSWER: ({r})",
+    "**ANSWER: {r}**",
+    "ANSWER: **{r}**",
+    "ANSWER: ${r}$",
+    "The answer is {r}",
+    "ANSWER: {r}, {w}",
+    "ANSWER: {r}{w}",
+    "ANSWER: {r},",
+    "ANSWER: {r}.",
+    "ANSWER:{r}",
+    "ANSWER: {r}\nANSWER: {w}",
+    "ANSWER: {w}\nANSWER: {r}",
+    "<think>ANSWER: {w}</think>\nANSWER: {r}",
+    "Reasoning... so ANSWER: {r} because",
+    "ANSWER: {r} and {w}",
+    "ANSWER: E",
+    "ANSWER: {r}\n\nThe next question: ANSWER: {w}",
+    "",
+    "ANSWER: {r} is cut off mid",
+)
+
+
+def gpqa_replies(right: str, wrong: str) -> list[str]:
+    """About 22 replies around the right letter ``right``."""
+    values = {"r": right, "w": wrong, "rl": right.lower()}
+    return [form.format(**values) for form in _GPQA_FORMS]

@@ -72,3 +72,19 @@ def upstream_bfcl(messages: list[Any], ground_truth: str, functions: list[dict[s
         },
     )
     return ast_match(state, Target(ground_truth), CATEGORIES["exec_simple"]).value == 1
+
+
+def upstream_gpqa(completion: str, target: str, choices: int = 4) -> bool:
+    """inspect's ``multiple_choice`` answer parsing and ``choice()`` verdict, one answer."""
+    text = re.sub(r"\x24\s*([A-Za-z\d][A-Za-z\d ,]*?)\s*\x24", r"\1", completion)
+    text = re.sub(r"\*\*\s*([A-Za-z\d][A-Za-z\d ,]*?)\s*\*\*", r"\1", text)
+    text = re.sub(r"(?i)(^|[:,])(\s*)\(([A-Za-z\d])\)(?=\s*(?:,|\.|\n|\Z))", r"\1\2\3", text)
+    found = re.findall(r"(?i)^ANSWER\s*:\s*([A-Za-z\d ,]+)\s*(?:$|\n|\.)", text, re.MULTILINE)
+    if not found:
+        found = re.findall(r"(?i)ANSWER\s*:\s*([A-Za-z\d ,]+)(?:[^\w]|\n|$|\.)", text)
+    if not found:
+        return False
+    matched = found[-1].strip().rstrip(".").upper()
+    tokens = [token for token in matched.split(",") if token]
+    allowed = {chr(ord("A") + index) for index in range(choices)}
+    return len(tokens) == 1 and tokens[0] in allowed and tokens[0] == target
