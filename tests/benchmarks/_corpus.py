@@ -148,3 +148,36 @@ def gpqa_replies(right: str, wrong: str) -> list[str]:
     """About 22 replies around the right letter ``right``."""
     values = {"r": right, "w": wrong, "rl": right.lower()}
     return [form.format(**values) for form in _GPQA_FORMS]
+
+
+def _indent(body: str) -> str:
+    return "".join(f"    {line}\n" if line.strip() else "\n" for line in body.splitlines())
+
+
+def humaneval_completions(prompt: str, solution: str) -> list[str]:
+    """20 completions of one problem: formats (fences, signatures, think blocks) and faults."""
+    signature = prompt[prompt.rindex("def ") :].split("\n")[0]
+    lines = solution.splitlines()
+    cut = "\n".join(lines[: max(1, len(lines) // 2)])
+    return [
+        solution,
+        f"```python\n{signature}\n{solution}```",
+        f"```\n{signature}\n{solution}```",
+        f"```py\n{signature}\n{solution}```",
+        f"```Python \r\n{signature}\r\n{solution.replace(chr(10), chr(13) + chr(10))}```",
+        f"Here you go:\n```python\n{signature}\n{solution}```\nDone.",
+        f"<think>try it</think>\n```python\n{signature}\n{solution}```",
+        "    return None\n",
+        "    pass\n",
+        f"```python\n{signature}\n    return None\n```",
+        cut,
+        solution + "\n    x = (\n",
+        "    raise ValueError('no')\n",
+        "    print('hello')\n" + solution,
+        "    import math\n" + solution,
+        "    return 1/0\n",
+        "```python\nprint('no function here')\n```",
+        "",
+        _indent("def helper():\n    return None") + solution,
+        "I cannot solve this.",
+    ]

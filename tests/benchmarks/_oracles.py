@@ -88,3 +88,27 @@ def upstream_gpqa(completion: str, target: str, choices: int = 4) -> bool:
     tokens = [token for token in matched.split(",") if token]
     allowed = {chr(ord("A") + index) for index in range(choices)}
     return len(tokens) == 1 and tokens[0] in allowed and tokens[0] == target
+
+
+def upstream_humaneval(completion: str, prompt: str, test: str, entry_point: str) -> bool:
+    """Upstream's final-eval ``verify()``: find_code, one program, a token printed after check.
+
+    Run without isolation: only for the test corpus's own (honest) completions.
+    """
+    import secrets
+    import subprocess
+    import sys
+
+    from inspect_evals.humaneval.humaneval import find_code
+
+    token = secrets.token_hex(16)
+    answer = find_code(completion)
+    code = "".join([prompt, answer, "\n", test, "\n", f"check({entry_point})", "\n"])
+    code += f"print({token!r})\n"
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return False
+    return result.returncode == 0 and token in result.stdout
