@@ -181,3 +181,36 @@ def humaneval_completions(prompt: str, solution: str) -> list[str]:
         _indent("def helper():\n    return None") + solution,
         "I cannot solve this.",
     ]
+
+
+_VERDICTS = ("A>>B", "A>B", "A=B", "B>A", "B>>A", "B=A", "A<B", "B<<A", "AB", "A>>>B", "")
+_VERDICT_FRAMES = (
+    "My final verdict is: [[{v}]]",
+    "Reasoning...\n\nMy final verdict is tie: [[{v}]].",
+    "[[A>B]] at first, but on reflection [[{v}]]",
+    "[[{v}]] ... then I say [B>A]",
+    "Verdict: [{v}]",
+    "verdict [[{lv}]]",
+    "Final: [[ {v} ]]",
+    "No label here, {v}",
+    "[[{v}]]\n",
+    "**[[{v}]]**",
+    "[[{v}]] [[A=B]]",
+    "```\n[[{v}]]\n```",
+    "Both fine. [{v}] and also [[{v}]]",
+    "[[{v}]",
+    "{v}",
+    "",
+    "[[A>B]]\nWait, no: [{v}]",
+    'Assistant B is slightly better: [[{v}]]\n\nExample output: "[[A=B]]"',
+    "<think>[[A>>B]]</think> [[{v}]]",
+)
+
+
+def judge_replies() -> list[str]:
+    """Judge outputs as recorded from Arena-Hard-style judges, and malformed ones."""
+    return [
+        frame.format(v=verdict, lv=verdict.lower())
+        for frame in _VERDICT_FRAMES
+        for verdict in _VERDICTS
+    ]

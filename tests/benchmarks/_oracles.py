@@ -112,3 +112,27 @@ def upstream_humaneval(completion: str, prompt: str, test: str, entry_point: str
     except subprocess.TimeoutExpired:
         return False
     return result.returncode == 0 and token in result.stdout
+
+
+ARENA_PATTERNS = (r"\[\[([AB<>=]+)\]\]", r"\[([AB<>=]+)\]")
+ARENA_SCORE_MAP = {"A>B", "A>>B", "A=B", "A<<B", "A<B", "B>A", "B>>A", "B=A", "B<<A", "B<A"}
+ARENA_TEMPLATE = (
+    "<|User Prompt|>\n{QUESTION}\n\n<|The Start of Assistant A's Answer|>\n{ANSWER_A}\n"
+    "<|The End of Assistant A's Answer|>\n\n<|The Start of Assistant B's Answer|>\n{ANSWER_B}\n"
+    "<|The End of Assistant B's Answer|>"
+)
+
+
+def upstream_arena_label(judgment: str) -> str | None:
+    """Upstream arena ``get_score`` with its two regex patterns."""
+    for pattern in ARENA_PATTERNS:
+        matches = [m for m in re.compile(pattern).findall(judgment.upper()) if m]
+        if matches:
+            return str(matches[-1]).strip("\n")
+    return None
+
+
+def upstream_arena_messages(system: str, question: str, a: str, b: str) -> list[dict[str, str]]:
+    """Upstream's judge messages for one game."""
+    user = ARENA_TEMPLATE.format(QUESTION=question, ANSWER_A=a, ANSWER_B=b)
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]

@@ -14,7 +14,7 @@
 - the score is the mean over the seeds (every numeric metric averaged).
 
 Upstream runs one evaluation per seed; here all seeds go into **one** inspect task (each
-item once per seed, ids ``ITEM@SEED``), so the model is loaded once and the seeds share
+item once per seed, ids ``ITEM@SEED`` when there are several), so the model is loaded once and the seeds share
 batches. ``greedy`` is this project's older protocol: one greedy decode, no seeds.
 """
 
@@ -160,7 +160,8 @@ def seeded_task(task: Task, benchmark: Benchmark, seeds: tuple[int, ...]) -> Tas
         for sample in task.dataset:
             copy = benchmark.for_seed(sample.model_copy(deep=True), seed)
             copy.metadata = {**(copy.metadata or {}), SEED_KEY: seed, ITEM_KEY: sample.id}
-            copy.id = f"{sample.id}@{seed}"
+            if len(seeds) > 1:  # one seed keeps the ids (scorers may key on them)
+                copy.id = f"{sample.id}@{seed}"
             samples.append(copy)
     dataset = MemoryDataset(samples, name=task.dataset.name)
     return task_with(task, dataset=dataset, solver=_per_sample_seed(chain(task.solver)))
