@@ -14,8 +14,9 @@
 - the score is the mean over the seeds (every numeric metric averaged).
 
 Upstream runs one evaluation per seed; here all seeds go into **one** inspect task (each
-item once per seed, ids ``ITEM@SEED`` when there are several), so the model is loaded once and the seeds share
-batches. ``greedy`` is this project's older protocol: one greedy decode, no seeds.
+item once per seed, ids ``ITEM@SEED`` when there are several), so the model is loaded once
+and the seeds share batches. ``greedy`` is this project's older protocol: one greedy
+decode, no seeds.
 """
 
 from __future__ import annotations
