@@ -214,3 +214,40 @@ def judge_replies() -> list[str]:
         for frame in _VERDICT_FRAMES
         for verdict in _VERDICTS
     ]
+
+
+_GRADE_BODIES = (
+    '{{"explanation": "ok", "criteria_met": {v}}}',
+    '{{"criteria_met": {v}, "explanation": "fine"}}',
+    '{{"explanation": "x", "criteria_met": "{v}"}}',
+    '{{"explanation": "x"}}',
+    '[{{"criteria_met": {v}}}]',
+    '["criteria_met"]',
+    '{{"explanation": "x", "criteria_met": {v}, }}',
+    '{{"criteria_met": 1}}',
+    '{{"criteria_met": null}}',
+    "criteria_met: {v}",
+)
+_GRADE_WRAPS = (
+    "{b}",
+    "```json\n{b}\n```",
+    "```json{b}```",
+    "```\n{b}\n```",
+    "  \n{b}\n  ",
+    "Here is my grade:\n{b}",
+    "{b}\nThat is all.",
+    "```json\n{b}\n```\n",
+    "```JSON\n{b}\n```",
+    "<think>hmm</think>{b}",
+    "```json\n\n{b}```",
+)
+
+
+def grader_replies() -> list[str]:
+    """Grader replies (HealthBench rubric items), well-formed and not."""
+    return [
+        wrap.format(b=body.format(v=value))
+        for wrap in _GRADE_WRAPS
+        for body in _GRADE_BODIES
+        for value in ("true", "false")
+    ]

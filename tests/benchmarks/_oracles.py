@@ -136,3 +136,33 @@ def upstream_arena_messages(system: str, question: str, a: str, b: str) -> list[
     """Upstream's judge messages for one game."""
     user = ARENA_TEMPLATE.format(QUESTION=question, ANSWER_A=a, ANSWER_B=b)
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def upstream_healthbench_prompt(
+    template: str, conversation: list[dict[str, str]], response: str, text: str, points: int
+) -> str:
+    """Upstream ``grade_criterion``'s prompt."""
+    turns = [*conversation, {"role": "assistant", "content": response}]
+    rendered = "\n\n".join(f"{turn['role']}: {turn['content']}" for turn in turns)
+    return template.replace("<<conversation>>", rendered).replace(
+        "<<rubric_item>>", f"[{points}] {text}"
+    )
+
+
+def upstream_healthbench_grade(reply: str) -> bool | None:
+    """Upstream's reading of one grader reply: the verdict, or None (asked again)."""
+    import json
+
+    cleaned = re.sub(r"^```json\s*|\s*```$", "", reply.strip())
+    try:
+        data = json.loads(cleaned)
+    except json.JSONDecodeError:
+        data = {}
+    try:
+        if "criteria_met" in data:
+            label = data["criteria_met"]
+            if label is True or label is False:
+                return bool(label)
+    except TypeError:
+        return None
+    return None
