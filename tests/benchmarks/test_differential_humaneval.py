@@ -17,13 +17,13 @@ from ._corpus import humaneval_completions
 from ._oracles import upstream_humaneval
 
 
-def _verdicts(problems: int) -> list[tuple[str, bool, bool]]:
+def _verdicts(problems: int, every: int = 1) -> list[tuple[str, bool, bool]]:
     from inspect_evals.humaneval.humaneval import find_code
 
     cases = [
         (problem, completion)
         for problem in humaneval_problems()[:problems]
-        for completion in humaneval_completions(problem.prompt, problem.canonical_solution)
+        for completion in humaneval_completions(problem.prompt, problem.canonical_solution)[::every]
     ]
 
     def both(case: tuple[HumanEvalProblem, str]) -> tuple[str, bool, bool]:
@@ -38,7 +38,7 @@ def _verdicts(problems: int) -> list[tuple[str, bool, bool]]:
 
 
 def test_humaneval_matches_upstream_on_one_problem() -> None:
-    results = _verdicts(1)
+    results = _verdicts(1, every=2)  # 10 of the 20 forms in the default tier
     assert [c for c, ours, theirs in results if ours != theirs] == []
     assert any(ours for _, ours, _ in results) and not all(ours for _, ours, _ in results)
 
