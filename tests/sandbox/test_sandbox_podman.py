@@ -18,7 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from posttrainbench.sandbox import ContainerSettings, Mount, PodmanSandbox, SandboxRequest
+from posttrainbench.sandbox import (
+    NO_NETWORK,
+    ContainerSettings,
+    Mount,
+    PodmanSandbox,
+    SandboxRequest,
+)
 from posttrainbench.sandbox.containers import host_ulimits
 
 pytestmark = pytest.mark.timeout(120)
@@ -108,7 +114,7 @@ def run(
         "time_limit_s": 60.0,
         "output_path": output,
         "mounts": [Mount(workspace, writable=True)],
-        "network": False,
+        "network": NO_NETWORK,
     }
     request = SandboxRequest(**{**defaults, **options})  # type: ignore[arg-type]
     result = PodmanSandbox(settings).run(request)
@@ -175,7 +181,7 @@ def test_host_paths_not_mounted_are_invisible(settings: ContainerSettings, tmp_p
 
 
 def test_no_network_without_network(settings: ContainerSettings, tmp_path: Path) -> None:
-    code, _, lines = run(settings, tmp_path / "ws", "cat /proc/net/dev", network=False)
+    code, _, lines = run(settings, tmp_path / "ws", "cat /proc/net/dev", network=NO_NETWORK)
 
     assert code == 0
     interfaces = [line.split(":")[0].strip() for line in lines if ":" in line]
