@@ -11,6 +11,7 @@ judge settings. Every problem in the file is reported with the file, line and ke
     hours = [10]
     replicates = 3
     gpus = 1
+    network = "internet"   # or "none", or "allow" with allow_hosts = ["pypi.org", ...]
 
     [executor]
     type = "slurm"
@@ -27,9 +28,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from posttrainbench.errors import UserError
+from posttrainbench.sandbox.network import NetworkMode, NetworkPolicy
 from posttrainbench.trial import TrialSpec
 
 __all__ = [
@@ -157,6 +159,10 @@ class ExperimentConfig(BaseModel):
     """Sandbox backend: ``auto``, ``process``, ``bwrap`` or a ``module:attr`` path."""
     honeytokens: bool = False
     """Plant decoy API keys in each agent's environment; the audit flags any use."""
+    network: NetworkMode = "internet"
+    """The agents' network: ``internet``, ``none`` or ``allow`` (only ``allow_hosts``)."""
+    allow_hosts: list[str] = []
+    """With ``network = "allow"``: ``NAME``, IPv4 address or CIDR range, optional ``:PORT``."""
     audit_llm_judge: bool = False
     """Also ask the LLM judge (the ``[judge]`` endpoint) about each trial in the audit."""
     runs_dir: str = "runs"
@@ -165,6 +171,15 @@ class ExperimentConfig(BaseModel):
     """Where the trials run."""
     judge: JudgeSettings | None = None
     """LLM judge settings, for benchmarks and audits that need one."""
+
+    @model_validator(mode="after")
+    def _network_policy_is_valid(self) -> ExperimentConfig:
+        self.network_policy()
+        return self
+
+    def network_policy(self) -> NetworkPolicy:
+        """``network`` and ``allow_hosts`` as the trials' policy."""
+        return NetworkPolicy(mode=self.network, allow=tuple(self.allow_hosts))
 
     @field_validator("name")
     @classmethod
@@ -230,6 +245,7 @@ class LoadedExperiment(BaseModel):
                     sandbox=config.sandbox,
                     honeytokens=config.honeytokens,
                     audit_llm_judge=config.audit_llm_judge,
+                    network=config.network_policy(),
                 )
             )
         return specs

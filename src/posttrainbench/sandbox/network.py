@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from posttrainbench.errors import UserError
 
@@ -132,6 +132,21 @@ class NetworkPolicy(BaseModel):
         for entry in self.allow:
             parse_allow_entry(entry)
         return self
+
+    @classmethod
+    def from_options(cls, mode: str, allow: Sequence[str] = ()) -> NetworkPolicy:
+        """The policy of ``--network MODE --allow-host HOST...``.
+
+        Raises:
+            UserError: An unknown mode, or hosts that do not fit it.
+        """
+        try:
+            return cls.model_validate({"mode": mode, "allow": tuple(allow)})
+        except ValidationError as error:
+            problems = "; ".join(
+                problem["msg"].removeprefix("Value error, ") for problem in error.errors()
+            )
+            raise UserError(f"Invalid network policy: {problems}.") from error
 
     @property
     def isolated(self) -> bool:
