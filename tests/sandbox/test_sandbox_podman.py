@@ -24,8 +24,10 @@ from posttrainbench.sandbox import (
     Mount,
     PodmanSandbox,
     SandboxRequest,
+    network_tools,
 )
 from posttrainbench.sandbox.containers import host_ulimits
+from posttrainbench.sandbox.network import INTERNET
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -186,6 +188,18 @@ def test_no_network_without_network(settings: ContainerSettings, tmp_path: Path)
     assert code == 0
     interfaces = [line.split(":")[0].strip() for line in lines if ":" in line]
     assert interfaces == ["lo"]
+
+
+def test_internet_joins_the_agents_namespace(settings: ContainerSettings, tmp_path: Path) -> None:
+    if reason := network_tools().unavailable_reason():
+        pytest.skip(reason)
+    egress = tmp_path / "egress.jsonl"
+    script = "cat /proc/net/dev"
+    code, _, lines = run(settings, tmp_path / "ws", script, network=INTERNET, egress_log=egress)
+
+    assert code == 0
+    interfaces = [line.split(":")[0].strip() for line in lines if ":" in line]
+    assert sorted(interfaces) == ["lo", "tap0"]  # the stack's interface, not the host's
 
 
 def test_time_limit_kills_the_tree_and_removes_the_container(
