@@ -20,6 +20,7 @@ from posttrainbench.sandbox._capture import _dns, _server_name
 from posttrainbench.sandbox.network import (
     NetworkTools,
     allowed_destinations,
+    bridged_networks,
     filter_ruleset,
     parse_allow_entry,
 )
@@ -120,3 +121,14 @@ def test_dns_answers_name_their_addresses() -> None:
         for address in ("198.51.100.7", "198.51.100.8")
     )
     assert _dns(question + answers) == ("api.openai.com", ["198.51.100.7", "198.51.100.8"])
+
+
+def test_container_bridges_are_host_networks_and_the_lan_is_not() -> None:
+    routes: list[dict[str, object]] = [
+        {"dst": "default", "gateway": "192.0.2.1", "dev": "eth0"},
+        {"dst": "192.0.2.0/24", "dev": "eth0", "protocol": "kernel"},
+        {"dst": "172.17.0.0/16", "dev": "docker0", "protocol": "kernel"},
+        {"dst": "10.88.0.0/16", "dev": "podman0", "protocol": "kernel"},
+        {"dst": "198.51.100.9", "dev": "veth0"},  # a route set by hand
+    ]
+    assert [str(net) for net in bridged_networks(routes)] == ["10.88.0.0/16", "172.17.0.0/16"]

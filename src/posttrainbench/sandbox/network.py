@@ -15,10 +15,10 @@ connections become ordinary sockets of the slirp4netns process on the host). Ins
 namespace an nftables filter, installed before the agent starts and out of its reach (it
 holds no capability), drops whatever the policy does not allow, and in every mode the
 host itself: its loopback (through the stack's gateway), each of its own addresses (where
-services bound to ``0.0.0.0`` listen: dashboard, judge, evaluation servers) and
-link-local addresses (cloud metadata). Other trials sit behind their own stacks, with no
-address the agent could reach. DNS goes to the stack's resolver, which forwards it to the
-host's. A packet capture on the namespace's interface writes every outbound connection
+services bound to ``0.0.0.0`` listen: dashboard, judge, evaluation servers), the subnets
+of its container bridges and link-local addresses (cloud metadata). Other trials sit
+behind their own stacks, with no address the agent could reach. DNS goes to the stack's
+resolver, which forwards it to the host's. A packet capture on the namespace's interface writes every outbound connection
 (time, address, port, bytes each way, the DNS names that resolved to the address) to the
 egress log (:mod:`posttrainbench.sandbox._capture`).
 """
@@ -206,6 +206,34 @@ def host_addresses() -> list[ipaddress.IPv4Network]:
     return sorted(addresses)
 
 
+def bridged_networks(routes: Sequence[dict[str, object]]) -> list[ipaddress.IPv4Network]:
+    """The local networks of interfaces other than the default route's (``ip -j route``).
+
+    Container bridges (docker0, podman's, libvirt's) hold services of this host: their
+    subnets are refused like the host's own addresses. The default route's own subnet
+    (the LAN) stays reachable, as are routes set by hand.
+    """
+    uplinks = {route.get("dev") for route in routes if route.get("dst") == "default"}
+    return sorted(
+        ipaddress.IPv4Network(str(route["dst"]), strict=False)
+        for route in routes
+        if route.get("protocol") == "kernel"
+        and route.get("dev") not in uplinks
+        and route.get("dst") not in (None, "default")
+    )
+
+
+def host_networks() -> list[ipaddress.IPv4Network]:
+    """What of this host the agent must not reach: its addresses and its bridges' subnets."""
+    shown = subprocess.run(
+        ["ip", "-j", "-4", "route", "show", "table", "main"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return sorted({*host_addresses(), *bridged_networks(json.loads(shown.stdout))})
+
+
 def filter_ruleset(
     policy: NetworkPolicy,
     blocked: Sequence[ipaddress.IPv4Network],
@@ -326,7 +354,7 @@ def agent_network(policy: NetworkPolicy, egress_log: Path | None) -> Iterator[Ag
         raise UserError(f"Network policy '{policy.mode}': {reason}.")
     found = {name: path for name, path in tools.found.items() if path is not None}
     allowed = allowed_destinations(policy)  # before anything is started: may fail
-    ruleset = filter_ruleset(policy, host_addresses(), allowed)
+    ruleset = filter_ruleset(policy, host_networks(), allowed)
     name = f"ptb-{os.getpid()}-{next(_names)}"
     with ExitStack() as stack:
         _run([found["ip"], "netns", "add", name])
