@@ -18,9 +18,9 @@ host itself: its loopback (through the stack's gateway), each of its own address
 services bound to ``0.0.0.0`` listen: dashboard, judge, evaluation servers), the subnets
 of its container bridges and link-local addresses (cloud metadata). Other trials sit
 behind their own stacks, with no address the agent could reach. DNS goes to the stack's
-resolver, which forwards it to the host's. A packet capture on the namespace's interface writes every outbound connection
-(time, address, port, bytes each way, the DNS names that resolved to the address) to the
-egress log (:mod:`posttrainbench.sandbox._capture`).
+resolver, which forwards it to the host's. A packet capture on the namespace's interface
+writes every outbound connection (time, address, port, bytes each way, the DNS names that
+resolved to the address) to the egress log (:mod:`posttrainbench.sandbox._capture`).
 """
 
 from __future__ import annotations
