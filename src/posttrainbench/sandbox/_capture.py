@@ -249,6 +249,7 @@ def capture(interface: str, log_path: Path, ready_fd: int) -> None:
         sock.setsockopt(socket.SOL_SOCKET, _SO_RCVBUFFORCE, 64 << 20)
     sock.bind((interface, 0))
     sock.settimeout(0.2)
+    parent = os.getppid()
     with log_path.open("a", encoding="utf-8") as log:
         tracker = _Tracker(log)
         os.write(ready_fd, b"ready\n")
@@ -257,7 +258,7 @@ def capture(interface: str, log_path: Path, ready_fd: int) -> None:
             try:
                 frame, address = sock.recvfrom(_SNAP)
             except TimeoutError:
-                if stopping:
+                if stopping or os.getppid() != parent:  # stopped, or the harness died
                     break
                 continue
             except InterruptedError:

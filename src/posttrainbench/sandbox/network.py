@@ -355,6 +355,7 @@ def agent_network(policy: NetworkPolicy, egress_log: Path | None) -> Iterator[Ag
     found = {name: path for name, path in tools.found.items() if path is not None}
     allowed = allowed_destinations(policy)  # before anything is started: may fail
     ruleset = filter_ruleset(policy, host_networks(), allowed)
+    _remove_stale_namespaces(found["ip"])
     name = f"ptb-{os.getpid()}-{next(_names)}"
     with ExitStack() as stack:
         _run([found["ip"], "netns", "add", name])
@@ -367,6 +368,21 @@ def agent_network(policy: NetworkPolicy, egress_log: Path | None) -> Iterator[Ag
         if egress_log is not None:
             stack.enter_context(_capture(network, egress_log))
         yield network
+
+
+def _remove_stale_namespaces(ip: str) -> None:
+    """Delete the namespaces of harnesses that died without removing theirs (SIGKILL)."""
+    folder = Path("/run/netns")
+    for entry in folder.glob("ptb-*-*") if folder.is_dir() else ():
+        match = re.fullmatch(r"ptb-(\d+)-\d+", entry.name)
+        if match is None:
+            continue
+        try:
+            os.kill(int(match.group(1)), 0)
+        except ProcessLookupError:
+            subprocess.run([ip, "netns", "delete", entry.name], check=False, capture_output=True)
+        except PermissionError:
+            pass  # alive, another user's
 
 
 def _run(argv: Sequence[str], stdin: str | None = None) -> None:
