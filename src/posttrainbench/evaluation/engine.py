@@ -262,7 +262,7 @@ def evaluate_model(
     stop_ids = stop_token_ids(model_dir, family)
     task = benchmark.judged_task(judge, limit) if judge is not None else benchmark.task(limit)
     if few_shot > 0:
-        from posttrainbench.baselines import few_shot_examples, with_few_shot
+        from posttrainbench.evaluation.few_shot import few_shot_examples, with_few_shot
 
         task = with_few_shot(task, few_shot_examples(benchmark, few_shot))
     temperature = benchmark.generation.temperature
