@@ -28,6 +28,8 @@ FORBIDDEN: dict[str, set[str]] = {
     "sandbox": {"agents", "benchmarks", "trial", "evaluation", "audit", "results"},
     "benchmarks": {"trial", "agents", "evaluation", "audit", "executors", "results"},
     "catalog": {"trial", "agents", "evaluation", "audit", "executors", "results", "sandbox"},
+    # One judge client below both of its users.
+    "judge": {"evaluation", "audit", "trial", "agents", "executors", "results", "benchmarks"},
 }
 """Package -> packages it must never import."""
 

@@ -23,18 +23,18 @@ import functools
 import itertools
 import re
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from posttrainbench.errors import UserError
+from posttrainbench.judge import JudgeSettings
 from posttrainbench.trial import TrialSpec
 
 __all__ = [
     "ExperimentConfig",
-    "JudgeSettings",
     "LoadedExperiment",
     "LocalSettings",
     "SlurmSettings",
@@ -89,49 +89,6 @@ class SlurmSettings(BaseModel):
 
 
 ExecutorSettings = Annotated[LocalSettings | SlurmSettings, Field(discriminator="type")]
-
-
-class JudgeSettings(BaseModel):
-    """The OpenAI-compatible endpoint used by LLM-judged benchmarks and the audit judge.
-
-    The trials' harness processes (never the agents) get these as ``PTB_JUDGE_*`` variables.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    model: str = Field(min_length=1)
-    """Judge model name as the endpoint knows it."""
-    base_url: str | None = None
-    """Endpoint URL (default: the provider's)."""
-    api_key_env: str | None = None
-    """Environment variable holding the judge's key (default: PTB_JUDGE_API_KEY, then
-    OPENAI_API_KEY); its value is handed to the harness, never to the agent."""
-    concurrency: int | None = Field(default=None, ge=1)
-    """Judge calls in flight at once."""
-    reasoning_effort: str | None = None
-    """Reasoning effort asked of the judge model, where it has one."""
-
-    def harness_env(self, host: Mapping[str, str]) -> dict[str, str]:
-        """The ``PTB_JUDGE_*`` variables for the trials' harness processes.
-
-        Raises:
-            UserError: ``api_key_env`` names a variable that is not set.
-        """
-        env = {"PTB_JUDGE_MODEL": self.model}
-        if self.base_url:
-            env["PTB_JUDGE_BASE_URL"] = self.base_url
-        if self.concurrency:
-            env["PTB_JUDGE_CONCURRENCY"] = str(self.concurrency)
-        if self.reasoning_effort:
-            env["PTB_JUDGE_REASONING_EFFORT"] = self.reasoning_effort
-        if self.api_key_env:
-            if not host.get(self.api_key_env):
-                raise UserError(
-                    f"[judge] api_key_env names {self.api_key_env}, which is not set: set it "
-                    "before running the experiment."
-                )
-            env["PTB_JUDGE_API_KEY"] = host[self.api_key_env]
-        return env
 
 
 class ExperimentConfig(BaseModel):

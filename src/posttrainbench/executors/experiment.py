@@ -91,7 +91,7 @@ def submit_experiment(
     """
     settings, judge = loaded.config.executor, loaded.config.judge
     specs = loaded.trial_specs()
-    harness_env = judge.harness_env(os.environ) if judge else {}
+    harness_env = judge.to_env(os.environ) if judge else {}
     if isinstance(settings, LocalSettings):
         from posttrainbench.executors.local import LocalQueue
 
