@@ -180,3 +180,22 @@ def test_spec_identity_keeps_default_ids_and_separates_policies(tiny_model: Path
     allowed = base.model_copy(update={"network": NetworkPolicy(mode="allow", allow=("x.org",))})
     assert len({base.trial_id, isolated.trial_id, allowed.trial_id}) == 3
     assert trial_dir(Path("/r"), base).name == base.trial_id
+
+
+def test_experiment_files_set_the_policy_and_report_mistakes(tmp_path: Path) -> None:
+    from posttrainbench.config import load_experiment
+    from posttrainbench.errors import UserError
+
+    text = 'name = "e"\nagents = ["noop"]\nmodels = ["m"]\nbenchmarks = ["arith"]\nhours = 1\n'
+    allowed = tmp_path / "allowed.toml"
+    allowed.write_text(text + 'network = "allow"\nallow_hosts = ["pypi.org:443", "192.0.2.0/24"]\n')
+    (spec,) = load_experiment(allowed, check_names=False).trial_specs()
+    assert spec.network.mode == "allow" and spec.network.allow == ("pypi.org:443", "192.0.2.0/24")
+    default = tmp_path / "default.toml"
+    default.write_text(text)
+    (plain,) = load_experiment(default, check_names=False).trial_specs()
+    assert plain.network.mode == "internet"
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text(text + 'network = "none"\nallow_hosts = ["pypi.org"]\n')
+    with pytest.raises(UserError, match="only with network 'allow'"):
+        load_experiment(wrong, check_names=False)
