@@ -386,10 +386,15 @@ def _remove_stale_namespaces(ip: str) -> None:
 
 
 def _run(argv: Sequence[str], stdin: str | None = None) -> None:
-    """Run a setup command; its error output in the exception when it fails."""
+    """Run a setup command of the agent's network; a clear error when the host refuses it."""
     done = subprocess.run(argv, input=stdin, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed: {done.stderr.strip()}")
+        raise UserError(
+            f"Cannot set up the agent's network: `{' '.join(argv)}` failed "
+            f"({done.stderr.strip()}). Creating network namespaces needs root with "
+            "CAP_SYS_ADMIN and CAP_NET_ADMIN (in a container: run it privileged); or use "
+            "--network none."
+        )
 
 
 @contextmanager
