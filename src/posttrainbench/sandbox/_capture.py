@@ -36,6 +36,8 @@ _PACKET_OUTGOING = 4
 _SO_RCVBUFFORCE = 33
 _SNAP = 2048
 """Bytes read of each frame: headers, a DNS answer, the start of a ClientHello."""
+_MAX_OPEN_FLOWS = 50_000
+"""Flows kept in memory; beyond it the oldest is written out as it stands."""
 _TCP, _UDP = 6, 17
 _FIN, _SYN, _RST, _ACK = 0x01, 0x02, 0x04, 0x10
 
@@ -196,6 +198,8 @@ class _Tracker:
                 protocol: Literal["tcp", "udp"] = "tcp" if packet.protocol == _TCP else "udp"
                 flow = self.flows[key] = _Flow(protocol, packet.dst, packet.dport)
                 flow.names |= self.resolved.get(packet.dst, set())
+                if len(self.flows) > _MAX_OPEN_FLOWS:  # a flood of half-open flows
+                    self._write(next(iter(self.flows)))
             flow.bytes_out += packet.length
             if packet.payload and flow.bytes_out <= packet.length + 200:
                 asked = _server_name(packet.payload)
