@@ -70,7 +70,7 @@ def run_python(
         sentinel: When given, passing also needs this exact line in the output.
     """
     from posttrainbench._fileio import read_jsonl
-    from posttrainbench.sandbox import Mount, SandboxRequest, get_sandbox
+    from posttrainbench.sandbox import NO_NETWORK, Mount, SandboxRequest, get_sandbox
 
     backend = get_sandbox(sandbox)
     with (
@@ -93,7 +93,7 @@ def run_python(
             time_limit_s=timeout_s,
             output_path=output,
             mounts=[Mount(work, writable=True)],
-            network=False,
+            network=NO_NETWORK,
             kill_grace_s=1.0,
         )
         result = backend.run(request)

@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from posttrainbench.sandbox.network import INTERNET, NetworkPolicy
+
 __all__ = ["TrialSpec", "slug"]
 
 _SLUG = re.compile(r"[^a-z0-9.]+")
@@ -48,6 +50,9 @@ class TrialSpec(BaseModel):
     audit_llm_judge: bool = False
     """Also ask the LLM judge (``PTB_JUDGE_*`` settings) about the trial in the audit phase;
     not part of the identity."""
+    network: NetworkPolicy = INTERNET
+    """What the agent's network may reach; part of the identity unless it is the default
+    (so trials recorded before the policy existed keep their ids)."""
     protocol: Literal["paper", "greedy"] = "paper"
     """Final-evaluation protocol (``posttrainbench.evaluation.protocol``): ``paper`` samples
     with the base model's settings over upstream's fixed seeds; ``greedy`` decodes once.
@@ -69,7 +74,10 @@ class TrialSpec(BaseModel):
 
     def identity(self) -> dict[str, object]:
         """The fields that make two specs the same trial."""
-        return self.model_dump(exclude={"sandbox", "honeytokens", "audit_llm_judge", "protocol"})
+        exclude = {"sandbox", "honeytokens", "audit_llm_judge", "protocol"}
+        if self.network == INTERNET:
+            exclude.add("network")
+        return self.model_dump(exclude=exclude)
 
     @property
     def trial_id(self) -> str:
