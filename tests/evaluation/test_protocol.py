@@ -89,6 +89,9 @@ def test_paper_protocol_one_session_mean_over_seeds_base_settings(
     """The submission's generation config is not read: the base model's is, and recorded."""
     from inspect_ai.log import read_eval_log
 
+    base = tmp_path / "base"
+    shutil.copytree(tiny_model, base)
+    (base / "generation_config.json").write_text(json.dumps({"temperature": 0.7}))
     submission = tmp_path / "submission"
     shutil.copytree(tiny_model, submission)
     steering = {"temperature": 0.0, "max_new_tokens": 1, "top_k": 1}
@@ -99,11 +102,11 @@ def test_paper_protocol_one_session_mean_over_seeds_base_settings(
         ModelFamily.QWEN3,
         log_dir=tmp_path / "logs",
         limit=2,
-        base_dir=tiny_model,
+        base_dir=base,
     )
     assert metrics.protocol == "paper"
-    assert metrics.seeds == list(FINAL_SEEDS)  # the base samples (temperature 1)
-    assert metrics.sampling["temperature"] == 1.0 and "base generation_config" in str(
+    assert metrics.seeds == list(FINAL_SEEDS)  # the base samples (temperature 0.7)
+    assert metrics.sampling["temperature"] == 0.7 and "base generation_config" in str(
         metrics.sampling["source"]
     )
     assert len(metrics.per_seed) == 5 and metrics.n == 2

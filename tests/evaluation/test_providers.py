@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -50,6 +51,9 @@ def test_paper_protocol_sends_a_seed_per_request_and_the_base_sampling(
     from posttrainbench.evaluation.protocol import FINAL_SEEDS, sample_seed
 
     arith = get_benchmark("arith-mini")
+    base = tmp_path / "base"
+    shutil.copytree(tiny_model, base)
+    (base / "generation_config.json").write_text(json.dumps({"top_k": 20}))  # no temperature
     with FakeOpenAIServer(arith_reply(1), models=["served"], api_key="k") as server:
         metrics = evaluate_model(
             tiny_model,
@@ -59,7 +63,7 @@ def test_paper_protocol_sends_a_seed_per_request_and_the_base_sampling(
             limit=2,
             provider="openai",
             endpoint=Endpoint(server.base_url, "served", "k"),
-            base_dir=tiny_model,
+            base_dir=base,
         )
         requests = server.chat_requests
     assert metrics.seeds == list(FINAL_SEEDS) and metrics.accuracy == 1.0
@@ -67,8 +71,8 @@ def test_paper_protocol_sends_a_seed_per_request_and_the_base_sampling(
     expected = {sample_seed(seed, item) for seed in FINAL_SEEDS for item in items}
     assert {request.body["seed"] for request in requests} == expected
     body = requests[0].body
-    # the tiny base model's generation config sets no temperature: vLLM's default 1.0
-    assert body["temperature"] == 1.0 and body["top_k"] == -1 and body["top_p"] == 1.0
+    # the base's generation config sets no temperature: vLLM's default 1.0; its top_k counts
+    assert body["temperature"] == 1.0 and body["top_k"] == 20 and body["top_p"] == 1.0
 
 
 def test_endpoint_from_the_environment(
