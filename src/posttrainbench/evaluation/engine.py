@@ -298,7 +298,12 @@ def evaluate_model(
     os.environ.setdefault("INSPECT_DISPLAY", "none")
     tokenizer = None
     if base_dir is not None:
-        tokenizer = build_model_view(model_dir, base_dir, log_dir / "model_view")
+        try:
+            tokenizer = build_model_view(model_dir, base_dir, log_dir / "model_view")
+        except Exception as error:  # a malformed submission (config.json, tokenizer files)
+            raise EvaluationError(
+                f"model does not load: {type(error).__name__}: {error}"
+            ) from error
         model_dir = log_dir / "model_view"
     sampling = base_sampling(base_dir or model_dir) if protocol is Protocol.PAPER else GREEDY
     stop_ids = stop_token_ids(model_dir, family)
