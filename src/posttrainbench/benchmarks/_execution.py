@@ -55,7 +55,7 @@ def run_python(program: str, timeout_s: float, *, sandbox: str | None = None) ->
     from posttrainbench._fileio import read_jsonl
     from posttrainbench.sandbox import Mount, SandboxRequest, get_sandbox
 
-    backend = get_sandbox(sandbox)
+    backend = get_sandbox(sandbox, unisolated_fallback=True)
     with (
         tempfile.TemporaryDirectory(prefix="ptb-exec-") as scratch,
         tempfile.TemporaryDirectory(prefix="ptb-exec-log-") as logs,
