@@ -30,6 +30,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from posttrainbench.errors import UserError
+from posttrainbench.sandbox.limits import LimitSettings
 from posttrainbench.trial import TrialSpec
 
 __all__ = [
@@ -159,6 +160,8 @@ class ExperimentConfig(BaseModel):
     """Plant decoy API keys in each agent's environment; the audit flags any use."""
     audit_llm_judge: bool = False
     """Also ask the LLM judge (the ``[judge]`` endpoint) about each trial in the audit."""
+    limits: LimitSettings = LimitSettings()
+    """Memory, process and disk limits of each agent (``[limits]``; unset: from the machine)."""
     runs_dir: str = "runs"
     """Runs directory, relative to the experiment file unless absolute."""
     executor: ExecutorSettings = LocalSettings()
@@ -230,6 +233,7 @@ class LoadedExperiment(BaseModel):
                     sandbox=config.sandbox,
                     honeytokens=config.honeytokens,
                     audit_llm_judge=config.audit_llm_judge,
+                    limits=config.limits,
                 )
             )
         return specs

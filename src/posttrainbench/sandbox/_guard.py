@@ -91,12 +91,22 @@ class LimitGuard:
                 return f"disk: {used} bytes written, limit {limits.disk_bytes}"
         return self._stall(tree)
 
-    def final(self) -> None:
-        """Record the last disk figure (and the kernel's own memory peak)."""
+    def final(self) -> str | None:
+        """Record the last figures; the limit the kernel enforced before the tree ended.
+
+        The kernel may kill (memory) or refuse (processes) and the agent end of it before
+        a poll sees the breach: its counters still tell.
+        """
         if self.limits is not None and self.limits.disk_paths:
             self._peak("disk_bytes", disk_usage(self.limits.disk_paths))
-        if self.cgroups is not None:
-            self._peak("memory_bytes", self.cgroups.memory_bytes()[1])
+        if self.cgroups is None or self.limits is None:
+            return None
+        self._peak("memory_bytes", self.cgroups.memory_bytes()[1])
+        if self.cgroups.oom_kills():
+            return f"memory: over {self.limits.memory_bytes} bytes (the kernel killed a process)"
+        if self.cgroups.process_limit_hits():
+            return f"processes: a fork was refused at the limit of {self.limits.processes}"
+        return None
 
     def _usage(self, tree: ProcessTree) -> tuple[int, int]:
         if self.cgroups is not None:

@@ -86,11 +86,11 @@ def run_tree(launch: Launch, request: SandboxRequest) -> SandboxResult:
         recorder.pump(process.stderr, "stderr")
         try:
             timed_out, breach = _supervise(process, launch, request, guard)
+            breach = breach or guard.final()
         finally:
             _kill_cgroups(cgroups)
             watchdog.release()
         recorder.join(_PIPE_DRAIN_S)
-    guard.final()
     code = process.returncode
     return SandboxResult(
         exit_code=code if code >= 0 and breach is None else None,

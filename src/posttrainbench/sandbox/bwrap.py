@@ -222,18 +222,28 @@ def claim_mount_points(request: SandboxRequest, layout: HostLayout) -> None:
     tmp = _tmp_mount(request)
     if tmp is None:
         return
-    inner = [*layout.ro_binds, *(m.inside for m in request.mounts if m is not tmp)]
-    for path in inner:
+    inner = [*((p, p) for p in layout.ro_binds)]
+    inner += [(m.inside, m.source) for m in request.mounts if m is not tmp]
+    for path, source in inner:
         if not path.is_relative_to(_TMP) or path == _TMP:
             continue
         current = tmp.source
-        for part in path.relative_to(_TMP).parts:
+        *parents, last = path.relative_to(_TMP).parts
+        for part in parents:
             current = current / part
-            if current.is_symlink() or (current.exists() and not current.is_dir()):
-                current.unlink()
-            elif current.is_dir():
-                continue
-            current.mkdir(mode=0o755)
+            _make_real(current, directory=True)
+        _make_real(current / last, directory=source.is_dir(), create=False)
+
+
+def _make_real(path: Path, *, directory: bool, create: bool = True) -> None:
+    """Leave at ``path`` a real folder (or nothing), never a link or the wrong kind."""
+    if path.is_symlink() or (path.exists() and path.is_dir() != directory):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    if create and not path.exists():
+        path.mkdir(mode=0o755)
 
 
 @functools.cache

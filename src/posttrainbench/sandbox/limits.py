@@ -53,6 +53,14 @@ class Limits:
     disk_paths: tuple[Path, ...] = field(default=())
     """Host folders whose total size counts against ``disk_bytes``."""
 
+    def record(self) -> dict[str, int]:
+        """The limits as the trial records them."""
+        return {
+            "memory_bytes": self.memory_bytes,
+            "processes": self.processes,
+            "disk_bytes": self.disk_bytes,
+        }
+
 
 def default_limits(
     settings: LimitSettings | None, disk_paths: Sequence[Path], *, free_from: Path | None = None

@@ -29,6 +29,7 @@ from posttrainbench.catalog import ResolvedModel, resolve_model
 from posttrainbench.errors import UserError
 from posttrainbench.results import ResultStore, TrialResult, TrialRow
 from posttrainbench.sandbox import Mount, SandboxRequest, SandboxResult, get_sandbox
+from posttrainbench.sandbox.limits import default_limits
 from posttrainbench.trial.agent_data import CACHE_ENV, build_agent_data
 from posttrainbench.trial.agent_env import agent_environment, assigned_gpus, honeytokens
 from posttrainbench.trial.audit import audit_context, reference_models
@@ -70,7 +71,7 @@ class TrialRunner:
     spec: TrialSpec
     runs_root: Path
     log: Callable[[str], None] = print
-    monitor_interval_s: float = 60.0
+    monitor_interval_s: float = 5.0
     echo_agent: bool = False
     """Pass each line the agent prints to ``log`` as it comes (for demos)."""
     plant_honeytokens: bool = False
@@ -131,6 +132,7 @@ class TrialRunner:
             "model_path": str(self.model.path),
             "model_family": self.model.family.value,
             "sandbox": self.sandbox.name,
+            "isolated": self.sandbox.isolated,
             "provenance": provenance(),
         }
         atomic_write_text(trial_json, json.dumps(record, indent=2))
@@ -177,6 +179,8 @@ class TrialRunner:
         prepared = prepare_workspace(
             self.spec, self.benchmark, self.model, self.paths, now=time.time()
         )
+        for private in (self.paths.agent_tmp, self.paths.agent_home):
+            private.mkdir(exist_ok=True)
         data: dict[str, Any] = {
             "deadline": prepared.deadline,
             "given_files": prepared.given_files,
@@ -235,6 +239,9 @@ class TrialRunner:
         prepared = self._phase_data(Phase.PREPARE)
         decoys = prepared.get("honeytokens") or {}
         env = {**decoys, **env}  # a variable the scaffold really needs keeps its real value
+        env["HOME"] = str(paths.agent_home)
+        for private in (paths.agent_tmp, paths.agent_home):  # a trial prepared before them
+            private.mkdir(exist_ok=True)
         if "agent_data_files" in prepared:
             env[CACHE_ENV] = str(paths.agent_data)  # task/evaluate.py reads only these files
         request = SandboxRequest(
@@ -247,6 +254,9 @@ class TrialRunner:
             stdin_path=invocation.stdin_path,
             gpus=tuple(gpu_ids),
             secrets=tuple(agent_secrets(self.agent, env)),
+            limits=default_limits(
+                self.spec.limits, (paths.workspace, paths.agent_tmp, paths.agent_home)
+            ),
         )
         paths.agent_dir.mkdir(parents=True, exist_ok=True)
         self.log(
@@ -260,12 +270,19 @@ class TrialRunner:
         outcome = (
             "timed_out" if result.timed_out else ("exited" if result.exit_code == 0 else "failed")
         )
+        if result.limit_exceeded:
+            outcome = "limit_exceeded"
+            self.log(f"[{self.spec.trial_id}] agent ended at a limit: {result.limit_exceeded}")
         return {
             "outcome": outcome,
             "exit_code": result.exit_code,
             "duration_s": result.duration_s,
             "ended_at": time.time(),
             "resumes": resumes,
+            "isolated": self.sandbox.isolated,
+            "limit_exceeded": result.limit_exceeded,
+            "peaks": dict(result.peaks),
+            "limits": request.limits.record() if request.limits else None,
         }
 
     def _continue_agent(
@@ -305,6 +322,8 @@ class TrialRunner:
         data_mounts = [self.paths.agent_data, *map(Path, data_files)] if data_files else []
         return [
             Mount(self.paths.workspace, writable=True),
+            Mount(self.paths.agent_tmp, writable=True, target=Path("/tmp")),
+            Mount(self.paths.agent_home, writable=True),
             Mount(self.paths.prompt),
             Mount(model_root),
             *map(Mount, data_mounts),

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from posttrainbench.sandbox.limits import LimitSettings
+
 __all__ = ["TrialSpec", "slug"]
 
 _SLUG = re.compile(r"[^a-z0-9.]+")
@@ -47,6 +49,8 @@ class TrialSpec(BaseModel):
     audit_llm_judge: bool = False
     """Also ask the LLM judge (``PTB_JUDGE_*`` settings) about the trial in the audit phase;
     not part of the identity."""
+    limits: LimitSettings = LimitSettings()
+    """Memory, process and disk limits of the agent; not part of the identity."""
 
     @field_validator("model")
     @classmethod
@@ -64,7 +68,7 @@ class TrialSpec(BaseModel):
 
     def identity(self) -> dict[str, object]:
         """The fields that make two specs the same trial."""
-        return self.model_dump(exclude={"sandbox", "honeytokens", "audit_llm_judge"})
+        return self.model_dump(exclude={"sandbox", "honeytokens", "audit_llm_judge", "limits"})
 
     @property
     def trial_id(self) -> str:
