@@ -126,6 +126,7 @@ def doctor_report() -> dict[str, Any]:
     """What is ready on this host: agent CLIs, keys (set or not), sandboxes, GPUs, data."""
     from posttrainbench.agents import SCAFFOLDS
     from posttrainbench.agents.install import cli_version, find_binary
+    from posttrainbench.sandbox.limits import limit_mechanism
     from posttrainbench.sandbox.registry import SANDBOXES, get_sandbox
 
     clis = []
@@ -154,6 +155,7 @@ def doctor_report() -> dict[str, Any]:
         "keys": {key: bool(os.environ.get(key)) for key in sorted(keys)},
         "codex_auth_json": codex_auth.is_file(),
         "sandboxes": sandboxes,
+        "limits": limit_mechanism(),
         "gpus": _gpus(),
         "datasets": _datasets(),
     }
@@ -216,6 +218,10 @@ def doctor(as_json: AsJson = False) -> None:
             f"  {_mark(box['works'])} {box['sandbox']}"
             + (f": {escape(box['reason'])}" if box["reason"] else "")
         )
+    limits = report["limits"]
+    console.print(f"[bold]Limits[/bold] (memory, processes, disk): enforced by {limits}")
+    if limits == "rlimits":
+        console.print("  per-process only; run as root with cgroups mounted for whole-tree limits")
     console.print("[bold]GPUs[/bold]")
     console.print("  " + ("\n  ".join(map(escape, report["gpus"])) if report["gpus"] else "none"))
     console.print("[bold]Datasets[/bold]")

@@ -264,7 +264,10 @@ class TrialRunner:
             f"(limit {time_limit / 60:.1f} min)"
         )
         follower = StreamFollower(paths.raw_stream, self.log) if self.echo_agent else nullcontext()
-        with ResourceMonitor(paths.monitor, paths.workspace, self.monitor_interval_s), follower:
+        monitor = ResourceMonitor(
+            paths.monitor, paths.workspace, self.monitor_interval_s, paths.monitor_peaks
+        )
+        with monitor, follower:
             result = self.sandbox.run(request)
             result, resumes = self._continue_agent(context, request, result, deadline)
         outcome = (
