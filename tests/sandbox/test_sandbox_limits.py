@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -155,3 +157,15 @@ def _state(pid: int) -> str:
 
 def test_the_mechanism_is_stated() -> None:
     assert limit_mechanism() in {"cgroup v2", "cgroup v1", "rlimits"}
+
+
+def test_unset_limits_come_from_the_machine_and_set_ones_are_kept(tmp_path: Path) -> None:
+    from posttrainbench.sandbox.limits import LimitSettings, default_limits
+
+    derived = default_limits(None, (tmp_path,))
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert derived.memory_bytes == int(ram * 0.8) and derived.processes == 4096
+    assert 0 < derived.disk_bytes <= shutil.disk_usage(tmp_path).free
+
+    chosen = default_limits(LimitSettings(memory_gb=2, processes=99, disk_gb=3), (tmp_path,))
+    assert (chosen.memory_bytes, chosen.processes, chosen.disk_bytes) == (2 << 30, 99, 3 << 30)
