@@ -33,6 +33,7 @@ from posttrainbench.sandbox.identity import (
     etc_identity,
     give_to_agent,
 )
+from posttrainbench.sandbox.network import joined_network
 
 __all__ = ["BwrapSandbox", "HostLayout", "build_bwrap_argv", "host_layout"]
 
@@ -150,8 +151,8 @@ def _isolation_args(request: SandboxRequest, *, root: bool) -> list[str]:
         args += ["--unshare-user", "--uid", str(AGENT_UID), "--gid", str(AGENT_GID)]
     args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts"]
     args += ["--unshare-cgroup-try", "--die-with-parent", "--new-session"]
-    if not request.network:
-        args.append("--unshare-net")
+    if request.network.isolated:
+        args.append("--unshare-net")  # other policies: the namespace joined_network made
     return args
 
 
@@ -374,6 +375,7 @@ class BwrapSandbox(Sandbox):
             _memory_file("ptb-bwrap-info") as info,
             _memory_file("ptb-passwd", etc["/etc/passwd"]) as passwd,
             _memory_file("ptb-group", etc["/etc/group"]) as group,
+            joined_network(request.network, request.egress_log) as in_network,
         ):
             argv = build_bwrap_argv(
                 request,
@@ -384,7 +386,7 @@ class BwrapSandbox(Sandbox):
                 etc_fds={"/etc/passwd": passwd, "/etc/group": group},
             )
             launch = Launch(
-                argv=argv,
+                argv=in_network(argv),
                 env={},
                 cwd=Path("/"),
                 # bwrap must survive the SIGTERM: its death would kill the agent at once,

@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from posttrainbench.sandbox.limits import LimitSettings
+from posttrainbench.sandbox.network import INTERNET, NetworkPolicy
 
 __all__ = ["TrialSpec", "slug"]
 
@@ -51,6 +52,9 @@ class TrialSpec(BaseModel):
     not part of the identity."""
     limits: LimitSettings = LimitSettings()
     """Memory, process and disk limits of the agent; not part of the identity."""
+    network: NetworkPolicy = INTERNET
+    """What the agent's network may reach; part of the identity unless it is the default
+    (so trials recorded before the policy existed keep their ids)."""
 
     @field_validator("model")
     @classmethod
@@ -68,7 +72,10 @@ class TrialSpec(BaseModel):
 
     def identity(self) -> dict[str, object]:
         """The fields that make two specs the same trial."""
-        return self.model_dump(exclude={"sandbox", "honeytokens", "audit_llm_judge", "limits"})
+        exclude = {"sandbox", "honeytokens", "audit_llm_judge", "limits"}
+        if self.network == INTERNET:
+            exclude.add("network")
+        return self.model_dump(exclude=exclude)
 
     @property
     def trial_id(self) -> str:
