@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,7 +27,9 @@ def workspace(tmp_path: Path) -> Path:
     return path
 
 
-def run(workspace: Path, code: str, limits: Limits | None = None) -> tuple[object, str]:
+def run(
+    workspace: Path, code: str, limits: Limits | None = None, shown: tuple[Path, ...] = ()
+) -> tuple[Any, str]:
     output = workspace.parent / "out.jsonl"
     request = SandboxRequest(
         argv=[sys.executable, "-c", code],
@@ -34,7 +37,7 @@ def run(workspace: Path, code: str, limits: Limits | None = None) -> tuple[objec
         env={"PATH": "/usr/bin:/bin"},
         time_limit_s=60,
         output_path=output,
-        mounts=[Mount(workspace, writable=True)],
+        mounts=[Mount(workspace, writable=True), *map(Mount, shown)],
         limits=limits,
     )
     result = BwrapSandbox().run(request)
@@ -82,7 +85,13 @@ def test_one_file_cannot_outgrow_the_disk_limit_even_sparse(workspace: Path) -> 
 
 def test_the_agent_is_unprivileged_and_kernel_knobs_are_read_only(workspace: Path) -> None:
     before = Path("/proc/sys/vm/swappiness").read_text()
-    probe = """
+    model = workspace.parent / "model"
+    model.mkdir(mode=0o700)
+    (model / "weights.bin").write_bytes(b"w")
+    (model / "weights.bin").chmod(0o600)  # as a private temporary file leaves it
+    probe = (
+        f"print('model', open('{model}/weights.bin').read())"
+        + """
 import ctypes, os
 print("uid", os.getuid(), os.getgid(), os.getgroups())
 for path in ("/proc/sys/kernel/core_pattern", "/proc/sys/vm/swappiness"):
@@ -101,8 +110,10 @@ libc = ctypes.CDLL(None, use_errno=True)
 print("ptrace", libc.ptrace(16, 1, 0, 0), os.strerror(ctypes.get_errno()))
 print("etc", sorted(os.listdir("/etc")))
 """
-    result, output = run(workspace, probe)
+    )
+    result, output = run(workspace, probe, shown=(model,))
 
+    assert "model w" in output
     assert f"uid {AGENT_UID} {AGENT_UID} []" in output
     assert "WROTE" not in output and output.count("refused /proc/sys") == 2
     assert "READ shadow" not in output and "'shadow'" not in output

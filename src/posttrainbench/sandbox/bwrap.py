@@ -32,6 +32,7 @@ from posttrainbench.sandbox.identity import (
     ETC_ENTRIES,
     etc_identity,
     give_to_agent,
+    let_agent_read,
 )
 from posttrainbench.sandbox.network import joined_network
 
@@ -367,6 +368,7 @@ class BwrapSandbox(Sandbox):
             raise UserError(f"The bwrap sandbox cannot run here: {reason}")
         layout = self._layout or host_layout()
         give_to_agent(m.source for m in request.mounts if m.writable)
+        let_agent_read(m.source for m in request.mounts if not m.writable)
         claim_mount_points(request, layout)
         env = b"".join(os.fsencode(arg) + b"\0" for arg in bwrap_env_args(_inside_env(request)))
         etc = etc_identity(request.env.get("HOME", "/nonexistent"))

@@ -37,7 +37,7 @@ from typing_extensions import override
 from posttrainbench.errors import UserError
 from posttrainbench.sandbox._runner import Launch, run_tree
 from posttrainbench.sandbox.base import Sandbox, SandboxRequest, SandboxResult
-from posttrainbench.sandbox.identity import AGENT_GID, AGENT_UID, give_to_agent
+from posttrainbench.sandbox.identity import AGENT_GID, AGENT_UID, give_to_agent, let_agent_read
 from posttrainbench.sandbox.network import joined_network
 
 __all__ = [
@@ -252,6 +252,7 @@ class PodmanSandbox(_ContainerSandbox):
         self._check()
         if self.settings.user == f"{AGENT_UID}:{AGENT_GID}":
             give_to_agent(mount.source for mount in request.mounts if mount.writable)
+            let_agent_read(mount.source for mount in request.mounts if not mount.writable)
         name = f"ptb-{uuid.uuid4().hex[:12]}"
         with tempfile.TemporaryDirectory(prefix="ptb-env-") as private:
             env_file = Path(private) / "env"

@@ -10,10 +10,19 @@ kernel knobs that only root may write, like ``/proc/sys``, stay unwritable.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["AGENT_GID", "AGENT_NAME", "AGENT_UID", "ETC_ENTRIES", "etc_identity", "give_to_agent"]
+__all__ = [
+    "AGENT_GID",
+    "AGENT_NAME",
+    "AGENT_UID",
+    "ETC_ENTRIES",
+    "etc_identity",
+    "give_to_agent",
+    "let_agent_read",
+]
 
 AGENT_UID = 61000
 """The agent's user id (outside the usual ranges of system and login users)."""
@@ -84,6 +93,35 @@ def give_to_agent(roots: Iterable[Path]) -> None:
         for folder, dirs, files in os.walk(root):
             for name in [*dirs, *files]:
                 _own(Path(folder) / name)
+
+
+def let_agent_read(roots: Iterable[Path]) -> None:
+    """Make what the agent is shown read-only (the base model, the prompt) readable by it.
+
+    Files written through a private temporary file are often mode 0600, which the
+    unprivileged agent could not read; they gain read permission for others (folders
+    also search), nothing else. Links are not followed.
+    """
+    if os.geteuid() != 0:
+        return
+    for root in roots:
+        _readable(root)
+        if root.is_dir() and not root.is_symlink():
+            for folder, dirs, files in os.walk(root):
+                for name in [*dirs, *files]:
+                    _readable(Path(folder) / name)
+
+
+def _readable(path: Path) -> None:
+    try:
+        mode = path.lstat().st_mode
+        if stat.S_ISLNK(mode):
+            return
+        wanted = stat.S_IROTH | (stat.S_IXOTH if stat.S_ISDIR(mode) else 0)
+        if mode & wanted != wanted:
+            path.chmod(stat.S_IMODE(mode) | wanted)
+    except OSError:
+        pass
 
 
 def _own(path: Path) -> None:
