@@ -53,6 +53,9 @@ class TrainSettings:
     """Compile the model with ``torch.compile`` (the trainer's ``torch_compile``)."""
     max_length: int = 1024
     """Longest tokenized record; longer ones are truncated."""
+    packing: bool = False
+    """Pack records into rows of ``max_length`` tokens with document-masked attention
+    (``_packing``), instead of padding each micro-batch to its longest record."""
 
 
 def train_settings(*, on_gpu: bool | None = None) -> TrainSettings:
@@ -86,6 +89,7 @@ def train_settings(*, on_gpu: bool | None = None) -> TrainSettings:
         checkpoint_fraction=None,
         liger=_liger_available(),
         fused_adamw=True,
+        packing=True,
     )
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from posttrainbench.agents import _packing
 from posttrainbench.agents._sft_settings import (
     TrainSettings,
     checkpoint_fraction_for,
@@ -176,12 +177,17 @@ def build_trainer(
 ) -> Any:
     """The recipe's TRL ``SFTTrainer`` for ``model`` (from ``load_model``) on ``dataset``.
 
-    ``batch_size`` rows make one optimizer step; a micro-batch smaller than that
-    accumulates gradients over several forward passes. ``schedule`` defaults to warm-up
+    ``batch_size`` rows make one optimizer step (packed: as many rows of ``max_length``
+    as hold about ``batch_size`` records); a micro-batch smaller than that accumulates
+    gradients over several forward passes. ``schedule`` defaults to warm-up
     and cosine decay over ``max_steps``.
     """
     from trl import SFTTrainer
 
+    if settings.packing:
+        rows = _packing.packed_rows_per_step(tokenizer, dataset, batch_size, settings.max_length)
+        batch_size = _packing.rows_in_whole_micro_batches(rows, settings.micro_batch)
+        _packing.use_packed_attention(model)
     if settings.lora_rank is not None:
         model = _with_lora(model, settings.lora_rank)
     micro = micro_batch_for(batch_size, settings.micro_batch)
@@ -228,6 +234,8 @@ def _describe(settings: TrainSettings, model: PreTrainedModel) -> str:
         parts.append("fused adamw")
     if settings.lora_rank is not None:
         parts.append(f"lora r={settings.lora_rank}")
+    if settings.packing:
+        parts.append(f"packed rows of {settings.max_length}")
     return ", ".join(parts)
 
 
@@ -303,6 +311,8 @@ def _sft_config(
             gradient_checkpointing=False,
             completion_only_loss=True,
             max_length=settings.max_length,
+            packing=settings.packing,
+            packing_strategy="bfd",
             logging_steps=10,
             save_strategy="no",
             report_to="none",
