@@ -343,11 +343,9 @@ def _progress_callback(
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             if stop_at is not None and time.time() > stop_at and not control.should_training_stop:
-                reason = (
-                    f"time budget: training stopped at step {state.global_step} of "
-                    f"{total_steps or state.max_steps}"
-                )
-                print(f"sft: deadline near, stopping ({reason})", flush=True)
+                at = f"step {state.global_step} of {total_steps or state.max_steps}"
+                reason = f"time budget: training stopped at {at}"
+                print(f"sft: deadline near, stopping at {at} (cut short)", flush=True)
                 if cut_short_file is not None:
                     cut_short_file.write_text(reason + "\n", encoding="utf-8")
                 control.should_training_stop = True
