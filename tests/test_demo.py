@@ -22,6 +22,9 @@ from posttrainbench.results import TrialResult
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
+# One demo (two real trials) and the first-10-minutes commands run in the first test.
+pytestmark = pytest.mark.timeout(2400)
+
 
 def readme_block(heading: str) -> list[str]:
     """The command lines of the first ```bash block under ``heading``, comments dropped."""
