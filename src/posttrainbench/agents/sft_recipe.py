@@ -111,6 +111,7 @@ def train_sft(
     datasets.disable_progress_bars()
     settings = settings or train_settings()
     model = load_model(base_model, settings)
+    _one_thread_for_toys(model, settings)
     tokenizer = AutoTokenizer.from_pretrained(str(base_model))
     own_template = tokenizer.chat_template
     # Train on the prompt format the harness evaluates with; submit the model's own file.
@@ -146,6 +147,19 @@ def train_sft(
     _save(trainer.model, tokenizer, output_dir)
     print(f"sft: saved to {output_dir}", flush=True)
     return output_dir
+
+
+def _one_thread_for_toys(model: PreTrainedModel, settings: TrainSettings) -> None:
+    """Train a toy model on one CPU thread.
+
+    Its matrices are too small to gain from intra-op threads, and those threads spin-wait
+    for each other when the machine is busy: 40 steps of the demo model took 267 s with
+    two threads and 36 s with one at a load average of 12 on 2 cores.
+    """
+    if not settings.on_gpu and model.num_parameters() < _SMALL_MODEL_PARAMS:
+        import torch
+
+        torch.set_num_threads(1)
 
 
 def load_model(base_model: Path | str, settings: TrainSettings) -> PreTrainedModel:
