@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from posttrainbench.results import TrialResult
+from posttrainbench.sandbox import NO_NETWORK
 from posttrainbench.trial import TrialSpec
 
 __all__ = [
@@ -65,6 +66,7 @@ def demo_specs(
                 hours=hours,
                 experiment=DEMO_EXPERIMENT,
                 sandbox=sandbox,
+                network=NO_NETWORK,  # its agents need none: no namespace to start, no root needed
             )
         )
     return specs
