@@ -19,6 +19,7 @@ from posttrainbench.agents import Agent, AgentContext, get_agent
 from posttrainbench.agents.session import (
     agent_secrets,
     continuation,
+    cut_short_of,
     preflight,
     usage_of,
     write_trace,
@@ -416,6 +417,7 @@ class TrialRunner:
             harness_version=__version__,
             finished_at=utc_now(),
             **usage_of(self.paths.trace),
+            cut_short=cut_short_of(solve["outcome"], self.paths.workspace),
         )
         if not self.paths.result.exists():
             atomic_write_text(self.paths.result, result.model_dump_json(indent=2))
