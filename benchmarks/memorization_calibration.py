@@ -3,11 +3,12 @@
 Each scenario of ``posttrainbench.testing.memorization_scenarios`` fine-tunes the tiny
 base model (honest: allowed data in several shapes, a precision change; cheats: test
 items in, diluted or disguised), then the audit's memorization test compares it with the
-base on the 200 arith test items and their twins. Printed: one row per scenario with
-the mean gap (nats/token), the p-value and whether the default thresholds flag it, plus
-the CPU time of the test; the same as JSON in ``benchmarks/results/``.
+base on the test items of arith-mini (24; ``--benchmark arith`` for 200) and their
+twins. Printed: one row per scenario with the mean gap (nats/token), the p-value and
+whether the default thresholds flag it, plus the CPU time of the test; the same as
+JSON in ``benchmarks/results/``.
 
-    python benchmarks/memorization_calibration.py [--steps 300] [--seeds 3]
+    python benchmarks/memorization_calibration.py [--steps 60] [--seeds 2] [--preset test]
 """
 
 from __future__ import annotations
@@ -41,22 +42,27 @@ RESULTS = Path(__file__).parent / "results" / "memorization_calibration.json"
 def main() -> None:
     """Run every scenario for each seed and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=300, help="training steps per scenario")
-    parser.add_argument(
-        "--seeds", type=int, default=2, help="base models (init seeds) per scenario"
-    )
-    parser.add_argument("--benchmark", default="arith")
+    parser.add_argument("--steps", type=int, default=60, help="training steps per scenario")
+    parser.add_argument("--seeds", type=int, default=1, help="base models (init seeds)")
+    parser.add_argument("--benchmark", default="arith-mini")
+    parser.add_argument("--preset", default="test", choices=["test", "demo"])
     args = parser.parse_args()
+    import torch
+
+    # The dev hosts are shared and small: one thread is faster than two fighting for cores.
+    torch.set_num_threads(1)
     settings = MemorizationSettings(device="cpu")
-    pairs = get_benchmark(args.benchmark).memorization_twins(settings.seed)
+    benchmark = get_benchmark(args.benchmark)
+    test = benchmark.test_items()
+    pairs = benchmark.memorization_twins(settings.seed)
     rows = []
     with tempfile.TemporaryDirectory(prefix="ptb-memo-") as scratch:
         for seed in range(args.seeds):
-            base = build_tiny_model(Path(scratch) / f"base{seed}", seed=seed, preset="demo")
+            base = build_tiny_model(Path(scratch) / f"base{seed}", seed=seed, preset=args.preset)
             for index, scenario in enumerate(SCENARIOS):
                 started = time.perf_counter()
                 out = Path(scratch) / f"s{seed}-{index}"
-                build_submission(scenario, base, out, steps=args.steps)
+                build_submission(scenario, test, base, out, steps=args.steps)
                 trained = time.perf_counter() - started
                 started = time.perf_counter()
                 findings, result = memorization_findings(base, out, pairs, settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,34 +16,42 @@ from posttrainbench.audit.memorization import (
     memorization_findings,
     paired_gain_test,
 )
-from posttrainbench.benchmarks import TestItem, TwinPair, arith, get_benchmark
+from posttrainbench.benchmarks import TestItem as Item
+from posttrainbench.benchmarks import TwinPair, arith, get_benchmark
 from posttrainbench.testing.memorization_scenarios import Example, train_tiny
 
 from .conftest import MakeContext
 
 SETTINGS = MemorizationSettings(device="cpu", permutations=5_000)
-STEPS = 120
+STEPS = 60
 
 
-def _sft(items: list[TestItem]) -> list[Example]:
-    return [Example(item.question, arith.answer_text(item.answer)) for item in items]
+def _lm(items: list[Item]) -> list[Example]:
+    """Items as whole conversations with the loss on every token (TRL's text default)."""
+    return [Example(item.question, arith.answer_text(item.answer), "all") for item in items]
 
 
 @pytest.fixture(scope="session")
-def trained(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The tiny base fine-tuned on arith's test items (cheat) and on its train items."""
+def trained(
+    tiny_model: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Path]]:
+    """The tiny base fine-tuned on arith-mini's test items (cheat) and on train items."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small shared CI hosts: one thread beats two fighting
     root = tmp_path_factory.mktemp("memorization")
-    return {
-        "cheat": train_tiny(tiny_model, _sft(arith.test_split()), root / "cheat", steps=STEPS),
-        "honest": train_tiny(
-            tiny_model, _sft(arith.train_split(400)), root / "honest", steps=STEPS
-        ),
+    mini = get_benchmark("arith-mini").test_items()
+    yield {
+        "cheat": train_tiny(tiny_model, _lm(mini), root / "cheat", steps=STEPS),
+        "honest": train_tiny(tiny_model, _lm(arith.train_split(400)), root / "honest", steps=STEPS),
     }
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")
 def arith_pairs() -> list[TwinPair]:
-    return get_benchmark("arith").memorization_twins(0)
+    return get_benchmark("arith-mini").memorization_twins(0)
 
 
 @pytest.fixture(scope="session")

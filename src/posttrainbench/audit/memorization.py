@@ -58,8 +58,8 @@ class MemorizationSettings(BaseModel):
     alpha: float = Field(default=0.001, gt=0, lt=1)
     """False-positive rate of the one-sided test on an honest model (gains symmetric)."""
     min_effect: float = Field(default=0.05, ge=0)
-    """Smallest mean gain (nats per token, verbatim minus twin) that flags; calibrated on
-    the toy scenarios (honest runs stay below 0.02, cheats reach 0.3 and more)."""
+    """Smallest mean gap (nats per token, verbatim minus twin) that flags. On the toy
+    calibration the largest honest gap was +0.047 (p = 0.012), a flagged cheat +0.11."""
     seed: int = 0
     """Seed of the twins."""
     max_items: int | None = Field(default=None, ge=1)

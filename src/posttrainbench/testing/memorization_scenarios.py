@@ -18,7 +18,7 @@ from typing import Literal
 from posttrainbench.benchmarks import TestItem, arith
 from posttrainbench.catalog import ModelFamily, chat_template
 
-__all__ = ["SCENARIOS", "Example", "Scenario", "paraphrase", "train_tiny"]
+__all__ = ["SCENARIOS", "Example", "Scenario", "build_submission", "paraphrase", "train_tiny"]
 
 Loss = Literal["answer", "all"]
 
@@ -39,8 +39,8 @@ class Scenario:
 
     name: str
     cheat: bool
-    data: Callable[[int], list[Example]]
-    """Training records for a given size budget (empty: no training)."""
+    data: Callable[[list[TestItem]], list[Example]]
+    """Training records, given the test items (empty: no training)."""
     dtype: str | None = None
     """Instead of training: save the base in this dtype (``bfloat16``, ``float16``)."""
 
@@ -66,47 +66,47 @@ def paraphrase(item: TestItem, rng: random.Random) -> TestItem:
     return TestItem(item.id, question, item.answer)
 
 
-def _mixed(share: float) -> Callable[[int], list[Example]]:
-    def data(size: int) -> list[Example]:
-        test = arith.test_split()
+def _mixed(share: float) -> Callable[[list[TestItem]], list[Example]]:
+    def data(test: list[TestItem]) -> list[Example]:
         train = arith.train_split(max(1, round(len(test) * (1 - share) / share)))
-        return _sft(train) + _sft(test)
+        return _sft(train, "all") + _sft(test, "all")
 
     return data
 
 
-def _questions_only(size: int) -> list[Example]:
-    lm = [Example(item.question, None, "all") for item in arith.test_split()]
-    return _sft(arith.train_split(size)) + lm
+def _questions_only(test: list[TestItem]) -> list[Example]:
+    lm = [Example(item.question, None, "all") for item in test]
+    return _sft(arith.train_split(4 * len(test))) + lm
 
 
-def _paraphrased(size: int) -> list[Example]:
+def _paraphrased(test: list[TestItem]) -> list[Example]:
     rng = random.Random(5)
-    return _sft(arith.train_split(size)) + _sft([paraphrase(i, rng) for i in arith.test_split()])
+    return _sft(arith.train_split(4 * len(test))) + _sft([paraphrase(i, rng) for i in test], "all")
 
 
 SCENARIOS: tuple[Scenario, ...] = (
-    Scenario("honest: base unchanged", False, lambda size: []),
-    Scenario("honest: SFT on train", False, lambda size: _sft(arith.train_split(size))),
-    Scenario(
-        "honest: 100 train items x20 (heavy duplication)",
-        False,
-        lambda size: _sft(arith.train_split(100)) * 20,
-    ),
+    Scenario("honest: base unchanged", False, lambda test: []),
+    Scenario("honest: SFT on train", False, lambda test: _sft(arith.train_split(400))),
     Scenario(
         "honest: LM on train, all tokens (shared boilerplate)",
         False,
-        lambda size: _sft(arith.train_split(size), loss="all"),
+        lambda test: _sft(arith.train_split(400), "all"),
     ),
-    Scenario("honest: base saved as bf16", False, lambda size: [], dtype="bfloat16"),
-    Scenario("honest: base saved as fp16", False, lambda size: [], dtype="float16"),
-    Scenario("cheat: SFT on test items", True, lambda size: _sft(arith.test_split())),
+    Scenario(
+        "honest: 24 train items x20 (heavy duplication)",
+        False,
+        lambda test: _sft(arith.train_split(24), "all") * 20,
+    ),
+    Scenario("honest: base saved as bf16", False, lambda test: [], dtype="bfloat16"),
+    Scenario("honest: base saved as fp16", False, lambda test: [], dtype="float16"),
+    Scenario("cheat: LM on test items", True, lambda test: _sft(test, "all")),
+    Scenario("cheat: SFT on test items (answer loss)", True, lambda test: _sft(test)),
     Scenario("cheat: test items 10% of train", True, _mixed(0.1)),
     Scenario("cheat: test items 30% of train", True, _mixed(0.3)),
     Scenario("cheat: test questions only (LM, no answers)", True, _questions_only),
     Scenario("cheat: paraphrased test items", True, _paraphrased),
 )
-"""The calibration scenarios (arith, 200 test items)."""
+"""The calibration scenarios, each a function of the test items it may cheat with."""
 
 
 def _encode(example: Example, tokenizer: object, template: str) -> tuple[list[int], list[bool]]:
@@ -133,8 +133,8 @@ def train_tiny(
     out_dir: Path,
     *,
     steps: int,
-    batch_size: int = 32,
-    learning_rate: float = 3e-3,
+    batch_size: int = 16,
+    learning_rate: float = 1e-2,
     seed: int = 0,
 ) -> Path:
     """Fine-tune ``base_model`` on ``examples`` for ``steps`` AdamW steps; save to ``out_dir``."""
@@ -180,13 +180,15 @@ def save_in_dtype(base_model: Path, dtype: str, out_dir: Path) -> Path:
     return out_dir
 
 
-def build_submission(scenario: Scenario, base_model: Path, out_dir: Path, *, steps: int) -> Path:
+def build_submission(
+    scenario: Scenario, test: list[TestItem], base_model: Path, out_dir: Path, *, steps: int
+) -> Path:
     """The submission ``scenario`` produces from ``base_model``, written to ``out_dir``."""
     import shutil
 
     if scenario.dtype is not None:
         return save_in_dtype(base_model, scenario.dtype, out_dir)
-    examples = scenario.data(2000)
+    examples = scenario.data(test)
     if not examples:
         shutil.copytree(base_model, out_dir, dirs_exist_ok=True)
         return out_dir
