@@ -27,6 +27,11 @@ ensure_command() {
 
 ensure_command bwrap bubblewrap \
   "the default sandbox; without it trials fall back to the unisolated 'process' sandbox"
+# The agent's network (--network internet, the default, or allow): its own namespace whose
+# only way out is a user-mode stack that cannot reach the host's loopback, filtered by nft.
+ensure_command slirp4netns slirp4netns "the agent's network stack (--network internet/allow)"
+ensure_command nft nftables "the agent's network filter (--network internet/allow)"
+ensure_command pasta passt "alternative user-mode network stack (reported by ptb doctor)"
 if [[ -n "$extras" ]]; then
   # The site and dashboard tests drive Debian's Chromium with Playwright (Playwright's own
   # browser download is not used); the SLURM executor's tests start a one-node cluster on

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from posttrainbench.executors import run_local
 from posttrainbench.results import TrialResult
+from posttrainbench.sandbox import NO_NETWORK
 from posttrainbench.trial import TrialSpec
 
 __all__ = ["DEMO_AGENTS", "run_demo"]
@@ -37,6 +38,7 @@ def run_demo(
             hours=hours,
             experiment="demo",
             sandbox=sandbox,
+            network=NO_NETWORK,  # its agents need none: no namespace to start, no root needed
         )
         for agent in DEMO_AGENTS
     ]

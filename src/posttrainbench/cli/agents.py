@@ -154,8 +154,26 @@ def doctor_report() -> dict[str, Any]:
         "keys": {key: bool(os.environ.get(key)) for key in sorted(keys)},
         "codex_auth_json": codex_auth.is_file(),
         "sandboxes": sandboxes,
+        "network": _network(),
         "gpus": _gpus(),
         "datasets": _datasets(),
+    }
+
+
+def _network() -> dict[str, Any]:
+    """The agent network's host tools, and whether the policies other than 'none' can run."""
+    from posttrainbench.sandbox import network_tools
+
+    tools = network_tools()
+    reason = tools.unavailable_reason()
+    return {
+        "stack": "slirp4netns",
+        "tools": tools.found,
+        # pasta (passt) is the other user-mode stack that blocks host loopback; reported
+        # for hosts that have only it, not used by the harness yet.
+        "pasta": shutil.which("pasta") or shutil.which("pasta", path="/usr/bin:/usr/sbin"),
+        "policies": {"none": True, "internet": reason is None, "allow": reason is None},
+        "reason": reason,
     }
 
 
@@ -216,6 +234,16 @@ def doctor(as_json: AsJson = False) -> None:
             f"  {_mark(box['works'])} {box['sandbox']}"
             + (f": {escape(box['reason'])}" if box["reason"] else "")
         )
+    network = report["network"]
+    console.print(f"[bold]Agent network[/bold] (stack: {network['stack']})")
+    for tool, path in network["tools"].items():
+        console.print(f"  {_mark(path is not None)} {tool}: {escape(str(path or 'not found'))}")
+    pasta = network["pasta"]
+    console.print(f"  {_mark(pasta is not None)} pasta (alternative stack, unused): {pasta}")
+    works = ", ".join(mode for mode, ok in network["policies"].items() if ok)
+    console.print(f"  policies that run here: {works}")
+    if network["reason"]:
+        console.print(f"  [red]internet/allow:[/red] {escape(network['reason'])}")
     console.print("[bold]GPUs[/bold]")
     console.print("  " + ("\n  ".join(map(escape, report["gpus"])) if report["gpus"] else "none"))
     console.print("[bold]Datasets[/bold]")

@@ -69,6 +69,17 @@ def run(
             help="Also ask the LLM judge (PTB_JUDGE_* settings) about the trial in the audit.",
         ),
     ] = False,
+    network: Annotated[
+        str,
+        typer.Option(help="The agent's network: internet | none | allow (see --allow-host)."),
+    ] = "internet",
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            help="With --network allow: HOST, IPv4 address or CIDR, optional :PORT; repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Run (or resume) an experiment file's trials, or one trial per replicate from options."""
     if experiment_file is not None:
@@ -85,8 +96,10 @@ def run(
         )
     from posttrainbench.executors import run_local
     from posttrainbench.results import leaderboard, leaderboard_table
+    from posttrainbench.sandbox import NetworkPolicy
     from posttrainbench.trial import TrialSpec
 
+    policy = NetworkPolicy.from_options(network, allow_host or ())
     name, config = split_agent(agent)
     specs = [
         TrialSpec(
@@ -101,6 +114,7 @@ def run(
             replicate=replicate,
             honeytokens=honeytokens,
             audit_llm_judge=audit_llm_judge,
+            network=policy,
         )
         for replicate in range(1, replicates + 1)
     ]

@@ -247,11 +247,13 @@ class TrialRunner:
             stdin_path=invocation.stdin_path,
             gpus=tuple(gpu_ids),
             secrets=tuple(agent_secrets(self.agent, env)),
+            network=self.spec.network,
+            egress_log=paths.egress,
         )
         paths.agent_dir.mkdir(parents=True, exist_ok=True)
         self.log(
             f"[{self.spec.trial_id}] agent running in sandbox '{self.sandbox.name}' "
-            f"(limit {time_limit / 60:.1f} min)"
+            f"(limit {time_limit / 60:.1f} min, network {self.spec.network.describe()})"
         )
         follower = StreamFollower(paths.raw_stream, self.log) if self.echo_agent else nullcontext()
         with ResourceMonitor(paths.monitor, paths.workspace, self.monitor_interval_s), follower:
@@ -361,7 +363,7 @@ class TrialRunner:
                 self.model.family,
                 self.paths.eval_dir,
                 self.log,
-                # Baseline rows (posttrainbench.baselines) score with few-shot examples.
+                # Baseline rows (agents.baselines) score with few-shot examples.
                 few_shot=int(getattr(self.agent, "eval_few_shot", 0)),
             )
             raw, error = outcome.metrics, outcome.error
