@@ -36,11 +36,12 @@ from posttrainbench.trial.events import PHASES, EventLog, Phase, utc_now
 from posttrainbench.trial.failpoints import failpoint
 from posttrainbench.trial.follow import StreamFollower
 from posttrainbench.trial.layout import RUN_FORMAT_VERSION, TrialPaths
-from posttrainbench.trial.manifest import UnsafeLinkError, manifest
+from posttrainbench.trial.manifest import manifest
 from posttrainbench.trial.monitor import ResourceMonitor
 from posttrainbench.trial.provenance import provenance
 from posttrainbench.trial.scoring import base_score, evaluate_submission
 from posttrainbench.trial.spec import TrialSpec
+from posttrainbench.trial.submission import SubmissionRecord, snapshot_submission
 from posttrainbench.trial.workspace import prepare_workspace
 
 __all__ = ["TrialRunner", "index_path", "trial_dir"]
@@ -311,16 +312,14 @@ class TrialRunner:
         ]
 
     def _collect(self) -> PhaseResult:
-        final_model = self.paths.final_model
-        if not final_model.is_dir():
-            record: dict[str, Any] = {"present": False, "reason": "no final_model directory"}
-        else:
-            try:
-                record = {"present": True, "files": manifest(final_model)}
-            except UnsafeLinkError as error:
-                record = {"present": False, "reason": f"rejected: {error}"}
-        atomic_write_text(self.paths.submission, json.dumps(record, indent=2))
-        return ("ok" if record["present"] else "missing"), {"present": record["present"]}
+        record = snapshot_submission(self.paths)
+        record.save(self.paths)
+        if record.reason:
+            self.log(f"[{self.spec.trial_id}] submission: {record.reason}")
+        data: dict[str, Any] = {"present": record.present}
+        if record.reason:
+            data["reason"] = record.reason
+        return ("ok" if record.present else "missing"), data
 
     def _audit(self) -> PhaseResult:
         context = audit_context(
@@ -350,13 +349,13 @@ class TrialRunner:
         }
 
     def _score(self) -> dict[str, Any]:
-        submission = json.loads(self.paths.submission.read_text())
+        submission = SubmissionRecord.load(self.paths)
         raw = error = None
-        if submission["present"]:
+        if submission.present:
             for leftover in self.paths.eval_dir.glob("attempt-*"):
                 shutil.rmtree(leftover)
             outcome = evaluate_submission(
-                self.paths.final_model,
+                self.paths.submitted_model,
                 self.spec.benchmark,
                 self.model.family,
                 self.paths.eval_dir,
@@ -366,7 +365,7 @@ class TrialRunner:
             )
             raw, error = outcome.metrics, outcome.error
         else:
-            error = submission["reason"]
+            error = submission.reason
         audit = AuditReport.model_validate_json(self.paths.audit.read_text())
         reason = error if raw is None else None
         # A baseline's model is the harness's choice (the instruct model is "not a
