@@ -36,6 +36,7 @@ from posttrainbench.trial.events import PHASES, EventLog, Phase, utc_now
 from posttrainbench.trial.failpoints import failpoint
 from posttrainbench.trial.follow import StreamFollower
 from posttrainbench.trial.layout import RUN_FORMAT_VERSION, TrialPaths
+from posttrainbench.trial.lock import TrialLock
 from posttrainbench.trial.manifest import manifest
 from posttrainbench.trial.monitor import ResourceMonitor
 from posttrainbench.trial.provenance import provenance
@@ -92,22 +93,29 @@ class TrialRunner:
             preflight(self.agent)  # a missing CLI or key fails before anything is written
 
     def run(self) -> TrialResult:
-        """Run every unfinished phase in order and return the result."""
-        self._open_run_dir()
-        for phase in PHASES:
-            if self.events.ended(phase) is not None:
-                continue
-            attempt = self.events.start(phase)
-            self._index(phase.value)
-            self.log(
-                f"[{self.spec.trial_id}] {phase.value}"
-                + (f" (resumed, attempt {attempt})" if attempt > 1 else "")
-            )
-            failpoint(f"{phase.value}.start")
-            outcome, data = getattr(self, f"_{phase.value}")()
-            failpoint(f"{phase.value}.before_end")
-            self.events.end(phase, outcome, data)
-        self._index("done")
+        """Run every unfinished phase in order and return the result.
+
+        The trial's lock is held from before prepare to the end of finalize: a second
+        harness on the same trial stops at once with ``TrialBusyError``.
+        """
+        self._make_root()
+        with TrialLock(self.paths.lock, self.spec.trial_id, self.paths.events) as lock:
+            self._open_run_dir()
+            for phase in PHASES:
+                if self.events.ended(phase) is not None:
+                    continue
+                lock.check()
+                attempt = self.events.start(phase)
+                self._index(phase.value)
+                self.log(
+                    f"[{self.spec.trial_id}] {phase.value}"
+                    + (f" (resumed, attempt {attempt})" if attempt > 1 else "")
+                )
+                failpoint(f"{phase.value}.start")
+                outcome, data = getattr(self, f"_{phase.value}")()
+                failpoint(f"{phase.value}.before_end")
+                self.events.end(phase, outcome, data)
+            self._index("done")
         return TrialResult.model_validate_json(self.paths.result.read_text())
 
     # -- run directory ---------------------------------------------------------------------
@@ -117,13 +125,6 @@ class TrialRunner:
         if trial_json.exists():
             self._check_existing(json.loads(trial_json.read_text()))
             return
-        try:
-            self.paths.root.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise UserError(
-                f"Cannot create the run directory {self.paths.root}: {error}. "
-                "Choose a writable --runs-dir."
-            ) from error
         record = {
             "format_version": RUN_FORMAT_VERSION,
             "trial_id": self.spec.trial_id,
@@ -135,6 +136,15 @@ class TrialRunner:
             "provenance": provenance(),
         }
         atomic_write_text(trial_json, json.dumps(record, indent=2))
+
+    def _make_root(self) -> None:
+        try:
+            self.paths.root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UserError(
+                f"Cannot create the run directory {self.paths.root}: {error}. "
+                "Choose a writable --runs-dir."
+            ) from error
 
     def _check_existing(self, record: dict[str, Any]) -> None:
         version = record.get("format_version")
