@@ -15,7 +15,7 @@ from typing import Any
 
 from posttrainbench import __version__
 from posttrainbench._fileio import atomic_write_text
-from posttrainbench.agents import Agent, AgentContext, get_agent
+from posttrainbench.agents import Agent, AgentContext, get_agent, join_agent
 from posttrainbench.agents.session import (
     agent_secrets,
     continuation,
@@ -160,7 +160,7 @@ class TrialRunner:
 
     def _index(self, phase: str) -> None:
         spec = self.spec
-        agent = f"{spec.agent}:{spec.agent_config}" if spec.agent_config else spec.agent
+        agent = join_agent(spec.agent, spec.agent_config)
         self.store.upsert_trial(
             TrialRow(
                 spec.trial_id,
