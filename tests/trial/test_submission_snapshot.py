@@ -148,3 +148,37 @@ def test_snapshot_of_in_workspace_links_is_what_is_scored_after_a_swap(
         assert entry.size == copied.stat().st_size
         assert not copied.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
     assert not snapshot.stat().st_mode & stat.S_IWUSR
+
+
+def test_folder_chain_longer_than_any_path_is_rejected_and_the_trial_finishes(
+    shared_runs: Path, tiny_model: Path
+) -> None:
+    # 45 nested folders of 100 characters: a path of 4,500+ characters (ENAMETOOLONG).
+    command = "cp -r {base_model} {final_model} && cd {final_model} && "
+    command += "for i in $(seq 45); do d=$(printf 'd%.0s' $(seq 100)); mkdir $d && cd $d; done"
+    paths = run_attack(shared_runs, tiny_model, command)
+    assert_rejected(paths, "a path longer than 1024 characters")
+    # The audit, which walks the whole workspace, reports the bound instead of crashing.
+    audit = json.loads(paths.audit.read_text())
+    assert "a path longer than 1024 characters" in json.dumps(audit)
+
+
+def test_task_folder_replaced_by_a_link_to_etc_is_never_read(
+    shared_runs: Path, tiny_model: Path
+) -> None:
+    paths = run_attack(shared_runs, tiny_model, "mv task task.orig && ln -s /etc task")
+    audit = json.loads(paths.audit.read_text())
+    assert audit["verdict"] == "flagged"
+    assert "changed harness-given task files" in json.dumps(audit)
+    text = json.dumps(audit)
+    for host_file in ("passwd", "shadow", "hostname"):
+        assert host_file not in text  # no file of /etc was listed, hashed or read
+
+
+@pytest.mark.timeout(120)
+def test_huge_sparse_file_is_rejected_without_being_copied(
+    shared_runs: Path, tiny_model: Path
+) -> None:
+    command = "cp -r {base_model} {final_model} && truncate -s 2T {final_model}/pad.bin"
+    paths = run_attack(shared_runs, tiny_model, command)
+    assert_rejected(paths, "final_model is larger than the 64 GiB cap (at final_model/pad.bin")
