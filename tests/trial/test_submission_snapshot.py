@@ -1,7 +1,7 @@
 """The submission is a read-only snapshot of the agent's own files, taken at collect.
 
-Each attack is a real trial whose ``command:`` agent does exactly that; all trials of the
-module share one runs folder, so the base model's fallback score is computed once.
+Each attack is a real trial whose ``command:`` agent does exactly that; all attack trials
+share one runs folder, so the base model's fallback score is computed once.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from posttrainbench.trial.submission import SubmissionRecord
 
 
 @pytest.fixture(scope="module")
-def shared_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One runs folder for every trial of this module."""
-    return tmp_path_factory.mktemp("snapshot-runs")
+def shared_runs(trial_runs: Path) -> Path:
+    """The runs folder shared by attack trials."""
+    return trial_runs
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from typing import Any
 
 from posttrainbench import __version__
 from posttrainbench._fileio import atomic_write_text
+from posttrainbench._redact import Redactor
 from posttrainbench.agents import Agent, AgentContext, get_agent, join_agent
 from posttrainbench.agents.session import (
     agent_secrets,
@@ -41,6 +42,7 @@ from posttrainbench.trial.manifest import manifest
 from posttrainbench.trial.monitor import ResourceMonitor
 from posttrainbench.trial.provenance import provenance
 from posttrainbench.trial.scoring import base_score, evaluate_submission
+from posttrainbench.trial.scrub import redact_stream, scrub_run_dir
 from posttrainbench.trial.spec import TrialSpec
 from posttrainbench.trial.submission import SubmissionRecord, snapshot_submission
 from posttrainbench.trial.workspace import prepare_workspace
@@ -77,6 +79,8 @@ class TrialRunner:
     """Pass each line the agent prints to ``log`` as it comes (for demos)."""
     plant_honeytokens: bool = False
     """Plant decoy API keys in the agent's environment; the audit flags any use of them."""
+    keep_checkpoints: bool = False
+    """Keep the workspace's model folders other than final_model (dropped at finalize)."""
 
     def __post_init__(self) -> None:
         # Agents run elsewhere (their cwd is the workspace): every path must be absolute.
@@ -306,6 +310,8 @@ class TrialRunner:
 
     def _write_trace(self) -> None:
         secrets = agent_secrets(self.agent, dict(os.environ))
+        if self.paths.raw_stream.is_file():
+            redact_stream(self.paths.raw_stream, Redactor(secrets))  # cut across records too
         write_trace(self.agent, self.spec.agent, self.paths.raw_stream, self.paths.trace, secrets)
 
     def _agent_mounts(self) -> list[Mount]:
@@ -400,6 +406,8 @@ class TrialRunner:
         }
 
     def _finalize(self) -> PhaseResult:
+        secrets = agent_secrets(self.agent, dict(os.environ))
+        kept = scrub_run_dir(self.paths, secrets, keep_checkpoints=self.keep_checkpoints)
         spec, scored = self.spec, json.loads(self.paths.eval_outcome.read_text())
         solve = self._phase_data(Phase.SOLVE)
         raw = scored["raw"]
@@ -427,4 +435,4 @@ class TrialRunner:
         if not self.paths.result.exists():
             atomic_write_text(self.paths.result, result.model_dump_json(indent=2))
         self.store.upsert_result(TrialResult.model_validate_json(self.paths.result.read_text()))
-        return "ok", {"score": result.score}
+        return "ok", {"score": result.score, "kept": kept}
