@@ -69,7 +69,7 @@ def scrub_run_dir(
             redacted.append("agent/raw.jsonl")
         try:
             redacted += _redact_files(paths, redact)
-        except UntrustedFileError as error:
+        except (UntrustedFileError, OSError) as error:
             problem = f"not every file was redacted: {error}"
     report: dict[str, object] = {"dropped": dropped, "redacted": redacted}
     if problem:
@@ -78,15 +78,15 @@ def scrub_run_dir(
 
 
 def _remove(path: Path) -> bool:
-    """Remove ``path`` without following a link; whether something was there."""
+    """Remove ``path`` without following a link; whether it was there and is gone."""
     try:
         info = os.lstat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return False
-    if stat.S_ISDIR(info.st_mode):
-        shutil.rmtree(path)  # fd-based on Linux: a link inside is removed, never followed
-    else:
-        path.unlink()
+        if stat.S_ISDIR(info.st_mode):
+            shutil.rmtree(path)  # fd-based on Linux: a link inside is removed, never followed
+        else:
+            path.unlink()
+    except OSError:
+        return False  # absent, or not removable: the trial still finishes
     return True
 
 

@@ -112,6 +112,12 @@ def snapshot_submission(paths: TrialPaths, bounds: FileBounds | None = None) -> 
     except (Rejected, UntrustedFileError) as error:
         remove_tree(staging)
         return SubmissionRecord(present=False, reason=f"rejected: {error}")
+    except OSError as error:  # e.g. a file the agent made unreadable (mode 000)
+        remove_tree(staging)
+        where = f" ({error.filename})" if error.filename else ""
+        return SubmissionRecord(
+            present=False, reason=f"rejected: cannot read final_model: {error.strerror}{where}"
+        )
     _make_read_only(staging)
     staging.rename(paths.submitted_model)
     return SubmissionRecord(present=True, files=files)
