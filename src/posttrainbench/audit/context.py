@@ -104,6 +104,8 @@ class AuditContext:
     reference_models: Sequence[Path] = ()
     """Checkpoints outside the workspace the agent could have fetched (the base model's
     instruct counterpart in the host HF cache): lineage compares the submission with them."""
+    egress_log: Path | None = None
+    """The agent's outbound connections (``agent/egress.jsonl``; None: not recorded)."""
     has_submission: bool = True
     """False when collect found no usable ``final_model`` (missing, or linking outside the
     workspace): detectors must not read it then."""

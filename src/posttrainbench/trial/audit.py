@@ -45,6 +45,7 @@ def audit_context(
         honeytokens=dict(prepared.get("honeytokens") or {}),
         scaffold_env_keys=tuple(scaffold_env_keys),
         reference_models=tuple(references),
+        egress_log=paths.egress,
         has_submission=_collected(paths),
         settings=settings or AuditSettings(),
     )

@@ -20,6 +20,7 @@ from posttrainbench.agents import Agent, AgentContext, get_agent, join_agent
 from posttrainbench.agents.session import (
     agent_secrets,
     continuation,
+    cut_short_of,
     preflight,
     usage_of,
     write_trace,
@@ -262,11 +263,13 @@ class TrialRunner:
             stdin_path=invocation.stdin_path,
             gpus=tuple(gpu_ids),
             secrets=tuple(agent_secrets(self.agent, env)),
+            network=self.spec.network,
+            egress_log=paths.egress,
         )
         paths.agent_dir.mkdir(parents=True, exist_ok=True)
         self.log(
             f"[{self.spec.trial_id}] agent running in sandbox '{self.sandbox.name}' "
-            f"(limit {time_limit / 60:.1f} min)"
+            f"(limit {time_limit / 60:.1f} min, network {self.spec.network.describe()})"
         )
         follower = StreamFollower(paths.raw_stream, self.log) if self.echo_agent else nullcontext()
         with ResourceMonitor(paths.monitor, paths.workspace, self.monitor_interval_s), follower:
@@ -431,6 +434,7 @@ class TrialRunner:
             harness_version=__version__,
             finished_at=utc_now(),
             **usage_of(self.paths.trace),
+            cut_short=cut_short_of(solve["outcome"], self.paths.workspace),
         )
         if not self.paths.result.exists():
             atomic_write_text(self.paths.result, result.model_dump_json(indent=2))
