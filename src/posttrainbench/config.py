@@ -32,6 +32,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from posttrainbench._registry import Registry
+from posttrainbench.agents import split_agent
 from posttrainbench.errors import UserError
 from posttrainbench.judge import JudgeSettings
 from posttrainbench.sandbox.network import NetworkMode, NetworkPolicy
@@ -190,7 +191,7 @@ class LoadedExperiment(BaseModel):
             config.hours,
             range(1, config.replicates + 1),
         ):
-            name, _, agent_config = agent.partition(":")
+            name, agent_config = split_agent(agent)
             specs.append(
                 TrialSpec(
                     agent=name,
@@ -315,7 +316,7 @@ def _check_names(loaded: LoadedExperiment, lines: dict[tuple[str, ...], int]) ->
 
     config, path = loaded.config, loaded.path
     checks: list[tuple[str, Callable[[], object]]] = [
-        *(("agents", functools.partial(get_agent, *a.partition(":")[::2])) for a in config.agents),
+        *(("agents", functools.partial(get_agent, *split_agent(a))) for a in config.agents),
         *(("benchmarks", functools.partial(get_benchmark, b)) for b in config.benchmarks),
     ]
     if config.sandbox != "auto":

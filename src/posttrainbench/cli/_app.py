@@ -98,5 +98,6 @@ def log(message: str) -> None:
 
 
 def split_agent(agent: str) -> tuple[str, str]:
-    name, _, config = agent.partition(":")
-    return name, config
+    from posttrainbench.agents import split_agent as split
+
+    return split(agent)
