@@ -30,7 +30,8 @@ def lineage(context: AuditContext) -> list[Finding]:
     if not context.has_submission or not context.final_model.is_dir():
         return []  # no submission: the trial already scores the base score
     candidates = find_candidate_checkpoints(
-        [context.workspace], exclude=[context.final_model, context.base_model]
+        [context.workspace],
+        exclude=[context.final_model, context.workspace / "final_model", context.base_model],
     )
     candidates += [path for path in context.reference_models if path.is_dir()]
     thresholds = (

@@ -72,7 +72,7 @@ def run_python(
     from posttrainbench._fileio import read_jsonl
     from posttrainbench.sandbox import NO_NETWORK, Mount, SandboxRequest, get_sandbox
 
-    backend = get_sandbox(sandbox)
+    backend = get_sandbox(sandbox, unisolated_fallback=True)
     with (
         tempfile.TemporaryDirectory(prefix="ptb-exec-") as scratch,
         tempfile.TemporaryDirectory(prefix="ptb-exec-log-") as logs,

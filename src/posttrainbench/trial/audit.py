@@ -36,7 +36,7 @@ def audit_context(
     return AuditContext(
         workspace=paths.workspace,
         task_dir=paths.task_dir,
-        final_model=paths.final_model,
+        final_model=paths.submitted_model,
         trace=paths.raw_stream,
         base_model=base_model,
         benchmark=benchmark,
@@ -71,10 +71,11 @@ def reference_models(model: str, cache_dir: Path | None = None) -> list[Path]:
 
 
 def _collected(paths: TrialPaths) -> bool:
-    """Whether collect accepted final_model (it rejects links that leave the workspace)."""
+    """Whether collect accepted final_model and took its snapshot (the only copy audited)."""
     if paths.submission.is_file():
-        return bool(json.loads(paths.submission.read_text(encoding="utf-8")).get("present"))
-    return paths.final_model.is_dir() and not paths.final_model.is_symlink()
+        record = json.loads(paths.submission.read_text(encoding="utf-8"))
+        return bool(record.get("present")) and paths.submitted_model.is_dir()
+    return False
 
 
 @dataclass(frozen=True)

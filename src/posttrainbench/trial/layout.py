@@ -83,6 +83,11 @@ class TrialPaths:
         return self.root / "monitor.jsonl"
 
     @property
+    def monitor_peaks(self) -> Path:
+        """Highest values of the monitor's samples (load, host and GPU memory in use)."""
+        return self.root / "monitor_peaks.json"
+
+    @property
     def submission(self) -> Path:
         """Manifest of final_model (files, sizes, hashes) frozen after solve."""
         return self.root / "submission.json"
