@@ -22,9 +22,7 @@ from dataclasses import dataclass
 
 __all__ = ["CodeHit", "code_hits"]
 
-SENSITIVE = frozenset(
-    {"test_split", "test_items", "iter_test_texts", "test_seed", "_test_questions"}
-)
+SENSITIVE = frozenset({"test_split", "test_items", "_test_items", "iter_test_texts", "test_seed"})
 """Identifiers of the harness that expose the test split (compared case-insensitively)."""
 _LOADERS = frozenset({"load_dataset", "load_from_hub", "snapshot_download", "hf_hub_download"})
 _ALNUM = re.compile(r"[^a-z0-9]+")

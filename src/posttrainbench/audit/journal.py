@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -70,34 +71,36 @@ class Journal:
         self._seen: dict[str, tuple[int, int]] = {}
         self.entries = 0
 
-    def record(self, path: Path) -> None:
-        """Journal ``path`` as it is now (unchanged since the last record: nothing)."""
+    def record(self, path: Path, fd: int | None = None) -> None:
+        """Journal ``path`` as it is now (unchanged since the last record: nothing).
+
+        ``fd``, when given, is the file opened earlier: its content is read even if the
+        path was deleted since.
+        """
         try:
-            stat = path.lstat()
+            info = os.fstat(fd) if fd is not None else path.lstat()
         except OSError:
             return
-        if not path.is_file() or path.is_symlink():
+        if not stat.S_ISREG(info.st_mode):
             return
-        key = (stat.st_size, stat.st_mtime_ns)
+        key = (info.st_size, info.st_mtime_ns)
         if self._seen.get(str(path)) == key:
             return
         self._seen[str(path)] = key
-        entry = JournalEntry(time=time.time(), path=str(path), size=stat.st_size)
+        entry = JournalEntry(time=time.time(), path=str(path), size=info.st_size)
         if path.suffix.lower() in WEIGHT_SUFFIXES:
             entry.note = "weights: not copied"
-        elif stat.st_size > self.limits.max_file_bytes:
+        elif info.st_size > self.limits.max_file_bytes:
             entry.note = f"larger than {self.limits.max_file_bytes} bytes: not copied"
         else:
-            self._store(path, entry)
+            self._store(path, fd, entry)
         with self._lock, (self.root / INDEX).open("a", encoding="utf-8") as index:
             index.write(entry.model_dump_json() + "\n")
             self.entries += 1
 
-    def _store(self, path: Path, entry: JournalEntry) -> None:
+    def _store(self, path: Path, fd: int | None, entry: JournalEntry) -> None:
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-            with os.fdopen(fd, "rb") as handle:
-                data = handle.read(self.limits.max_file_bytes + 1)
+            data = _read(path, fd, self.limits.max_file_bytes + 1)
         except OSError as error:
             entry.note = f"vanished before it was read: {error.strerror}"
             return
@@ -121,6 +124,16 @@ class Journal:
     def stored_bytes(self) -> int:
         """Bytes held by the blobs."""
         return self._stored_bytes
+
+
+def _read(path: Path, fd: int | None, limit: int) -> bytes:
+    if fd is not None:
+        return os.pread(fd, limit, 0)
+    handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        return os.pread(handle, limit, 0)
+    finally:
+        os.close(handle)
 
 
 def read_journal(root: Path) -> Iterator[JournalEntry]:

@@ -45,6 +45,9 @@ def audit_context(
         honeytokens=dict(prepared.get("honeytokens") or {}),
         scaffold_env_keys=tuple(scaffold_env_keys),
         reference_models=tuple(references),
+        writable_dirs=tuple(p for p in (paths.agent_tmp, paths.agent_home) if p.is_dir()),
+        journal=paths.journal if paths.journal.is_dir() else None,
+        access_log=paths.test_access if paths.test_access.is_file() else None,
         has_submission=_collected(paths),
         settings=settings or AuditSettings(),
     )
