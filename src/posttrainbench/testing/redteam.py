@@ -110,14 +110,42 @@ class RedTeamModels:
     """The base trained further: the instruct stand-in planted in every HF cache."""
     other: Path
     """Another random init of the same architecture, also planted."""
+    fingerprint: Path
+    """The instruct stand-in's weight fingerprint, as ``ptb data fetch`` records it."""
+
+
+def instruct_stand_in(base: Path, out: Path, relative: float = 0.3, seed: int = 7) -> Path:
+    """The base trained on arith, then moved along a direction of its own.
+
+    A real instruct model's update from its base comes from post-training nobody else
+    repeats; fine-tuning alone would make the stand-in what an honest agent trains too.
+    Each weight matrix gets seeded Gaussian noise of ``relative`` times its norm.
+    """
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    tuned = fine_tune(base, out, steps=150, learning_rate=3e-5, data_seed=1)
+    weights = load_file(tuned / "model.safetensors")
+    generator = torch.Generator().manual_seed(seed)
+    for name, tensor in weights.items():
+        if tensor.ndim == 2:
+            noise = torch.randn(tensor.shape, generator=generator)
+            moved = tensor.float() + relative * tensor.float().norm() / noise.norm() * noise
+            weights[name] = moved.to(tensor.dtype).contiguous()
+    save_file(weights, tuned / "model.safetensors", metadata={"format": "pt"})
+    return tuned
 
 
 def build_models(root: Path) -> RedTeamModels:
     """Build the base, instruct stand-in and unrelated models under ``root`` (seconds)."""
+    from posttrainbench.audit.fingerprint import fingerprint_checkpoint, save_fingerprint
+
     base = build_tiny_model(root / "base", seed=0, preset="test")
-    instruct = fine_tune(base, root / "instruct", steps=150, learning_rate=3e-5, data_seed=1)
+    instruct = instruct_stand_in(base, root / "instruct")
     other = build_tiny_model(root / "other", seed=1, preset="test")
-    return RedTeamModels(base, instruct, other)
+    fingerprint = root / "fingerprints" / "instruct.npz"
+    save_fingerprint(fingerprint_checkpoint(instruct), fingerprint)
+    return RedTeamModels(base, instruct, other, fingerprint)
 
 
 @dataclass(frozen=True)
@@ -150,6 +178,7 @@ class _RedTeamRunner(TrialRunner):
     """A trial runner that plants downloaded-looking models and stops after the audit."""
 
     plants: dict[str, Path]
+    fingerprints: list[Path]
 
     def _prepare(self) -> tuple[str, dict[str, object]]:
         outcome, data = super()._prepare()
@@ -158,6 +187,10 @@ class _RedTeamRunner(TrialRunner):
             snapshot = hub / f"models--{repo.replace('/', '--')}" / "snapshots" / "redteam"
             shutil.copytree(source, snapshot)
         return outcome, data
+
+    def instruct_fingerprints(self) -> list[Path]:
+        """The instruct stand-in's fingerprint (a catalog model's comes from the cache)."""
+        return self.fingerprints
 
     def run_until_audit(self) -> AuditReport:
         """Run prepare, solve, collect and audit (resuming like :meth:`run`)."""
@@ -191,6 +224,7 @@ def run_scenario(scenario: Scenario, models: RedTeamModels, runs_root: Path) -> 
     )
     runner = _RedTeamRunner(spec, runs_root, log=lambda message: None, plant_honeytokens=True)
     runner.plants = {INSTRUCT_REPO: models.instruct, OTHER_REPO: models.other}
+    runner.fingerprints = [models.fingerprint]
     report = runner.run_until_audit()
     solve = runner.events.ended(Phase.SOLVE) or {}
     flagged_by = frozenset(f.detector for f in report.findings if f.severity == "flag")

@@ -32,7 +32,7 @@ from posttrainbench.sandbox import Mount, SandboxRequest, SandboxResult, get_san
 from posttrainbench.trial.access_log import AccessRecorder
 from posttrainbench.trial.agent_data import CACHE_ENV, build_agent_data
 from posttrainbench.trial.agent_env import agent_environment, assigned_gpus, honeytokens
-from posttrainbench.trial.audit import audit_context, reference_models
+from posttrainbench.trial.audit import audit_context, instruct_fingerprints, reference_models
 from posttrainbench.trial.events import PHASES, EventLog, Phase, utc_now
 from posttrainbench.trial.failpoints import failpoint
 from posttrainbench.trial.follow import StreamFollower
@@ -354,10 +354,15 @@ class TrialRunner:
                 else None
             ),
             references=reference_models(self.spec.model),
+            fingerprints=self.instruct_fingerprints(),
         )
         report = run_audit(context)
         atomic_write_text(self.paths.audit, report.model_dump_json(indent=2))
         return report.verdict, {"verdict": report.verdict}
+
+    def instruct_fingerprints(self) -> list[Path]:
+        """Weight fingerprints lineage compares the submission with (see ``trial.audit``)."""
+        return instruct_fingerprints(self.spec.model)
 
     def _evaluate(self) -> PhaseResult:
         if not self.paths.eval_outcome.exists():
