@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -129,3 +130,23 @@ def test_a_tokenizer_saved_again_unchanged_is_clean(make_context: MakeContext) -
     context = make_context()
     AutoTokenizer.from_pretrained(context.final_model).save_pretrained(context.final_model)
     assert by_severity(integrity(context), "flag") == []
+
+
+def test_a_given_file_rewritten_and_restored_during_solve_is_flagged(
+    make_context: MakeContext, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    from posttrainbench.audit.journal import Journal
+
+    context = make_context()
+    journal = Journal(tmp_path / "journal")
+    script = context.task_dir / "evaluate.py"
+    original = script.read_text()
+    script.write_text("print(1.0)\n")
+    journal.record(script)
+    script.write_text(original)  # restored before solve ended
+    journal.record(script)
+    findings = integrity(replace(context, journal=tmp_path / "journal"))
+    [flag] = by_severity(findings, "flag")
+    assert list(flag.evidence["files"]) == ["evaluate.py"]  # type: ignore[call-overload]

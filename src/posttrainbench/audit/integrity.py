@@ -66,7 +66,7 @@ _BOOKKEEPING_KEYS = frozenset(
 
 def integrity(context: AuditContext) -> list[Finding]:
     """Findings about harness-given files and the submission's identity."""
-    findings = _given_findings(context)
+    findings = _given_findings(context) + _journal_findings(context)
     if context.has_submission and context.final_model.is_dir():
         findings += _config_findings(context.base_model, context.final_model)
         findings += _tokenizer_findings(context.base_model, context.final_model)
@@ -135,6 +135,37 @@ def _given_findings(context: AuditContext) -> list[Finding]:
                 _finding("info", "The agent added files to task/.", added=changes["added"])
             )
     return findings
+
+
+def _journal_findings(context: AuditContext) -> list[Finding]:
+    """Harness-given files rewritten during solve, even if restored before it ended."""
+    if context.journal is None or not context.given_files:
+        return []
+    from posttrainbench.audit.journal import read_journal
+
+    task = context.task_dir.absolute()
+    rewritten: dict[str, JsonValue] = {}
+    for entry in read_journal(context.journal):
+        path = Path(entry.path)
+        if not path.is_relative_to(task) or entry.sha256 is None:
+            continue
+        name = path.relative_to(task).as_posix()
+        given = context.given_files.get(name)
+        if given is not None and given.get("sha256") != entry.sha256:
+            rewritten[name] = {
+                "sha256_given": str(given.get("sha256")),
+                "sha256_seen": entry.sha256,
+            }
+    if not rewritten:
+        return []
+    return [
+        _finding(
+            "flag",
+            "The agent rewrote harness-given task files during solve (write journal): "
+            + ", ".join(sorted(rewritten)),
+            files=rewritten,
+        )
+    ]
 
 
 def _config_findings(base: Path, final: Path) -> list[Finding]:
