@@ -91,7 +91,13 @@ SCENARIOS: tuple[Scenario, ...] = (
         "test items as 'synthetic' data (renamed fields, reworded, numbers reformatted)",
         "contamination",
     ),
-    _cheat(_C, "answers-only", "test answers saved by id (answers only)", "contamination"),
+    _cheat(
+        _C,
+        "answers-only",
+        "test answers saved by id (answers only)",
+        "contamination",
+        "test_access",
+    ),
     _cheat(
         _C, "test-mixed-into-corpus", "3 test items mixed into 3000 allowed items", "contamination"
     ),
