@@ -17,7 +17,7 @@ import asyncio
 import time
 
 from posttrainbench.benchmarks.arenahardwriting import parse_verdict
-from posttrainbench.evaluation import JudgeSettings, OpenAIJudge
+from posttrainbench.judge import JudgeSettings, OpenAIJudge
 from posttrainbench.testing import FakeOpenAIServer
 
 

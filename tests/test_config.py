@@ -8,6 +8,7 @@ import pytest
 
 from posttrainbench.config import key_lines, load_experiment
 from posttrainbench.errors import UserError
+from posttrainbench.judge import JudgeSettings
 
 VALID = """\
 name = "sweep"
@@ -134,9 +135,9 @@ def test_judge_settings_become_harness_variables(tmp_path: Path) -> None:
     text = VALID.replace('model = "gpt-5-mini"', 'model = "judge-1"\napi_key_env = "MY_KEY"')
     judge = load_experiment(write(tmp_path, text)).config.judge
     assert judge is not None
-    assert judge.harness_env({"MY_KEY": "sk-1"}) == {
-        "PTB_JUDGE_MODEL": "judge-1",
-        "PTB_JUDGE_API_KEY": "sk-1",
-    }
+    env = judge.to_env({"MY_KEY": "sk-1"})
+    assert env["PTB_JUDGE_MODEL"] == "judge-1" and env["PTB_JUDGE_API_KEY"] == "sk-1"
+    # The harness reads back exactly the settings of the experiment file.
+    assert JudgeSettings.from_env(env) == judge.model_copy(update={"api_key_env": None})
     with pytest.raises(UserError, match="MY_KEY, which is not set"):
-        judge.harness_env({})
+        judge.to_env({})

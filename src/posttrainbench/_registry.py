@@ -12,9 +12,23 @@ from typing import Generic, TypeVar
 
 from posttrainbench.errors import UserError
 
-__all__ = ["Registry"]
+__all__ = ["EXTRA_OF_PACKAGE", "Registry", "install_hint"]
 
 T = TypeVar("T")
+
+EXTRA_OF_PACKAGE = {
+    "submitit": "slurm",
+    "liger_kernel": "gpu",
+    "peft": "gpu",
+    "matplotlib": "plots",
+}
+"""Optional top-level packages -> the pyproject extra that installs them."""
+
+
+def install_hint(package: str) -> str:
+    """The pip command that installs ``package``: its extra where one exists."""
+    extra = EXTRA_OF_PACKAGE.get(package.split(".")[0])
+    return f"pip install 'posttrainbench[{extra}]'" if extra else f"pip install {package}"
 
 
 class Registry(Generic[T]):
@@ -42,7 +56,7 @@ class Registry(Generic[T]):
                 raise UserError(f"Cannot import {self.kind} '{name}' ({target}).") from error
             raise UserError(
                 f"{self.kind} '{name}' needs the package '{error.name}', which is not "
-                f"installed. Install the matching extra, e.g. pip install 'posttrainbench[all]'."
+                f"installed: {install_hint(error.name or module_name)}"
             ) from error
         obj: object = module
         try:

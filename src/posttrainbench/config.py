@@ -25,113 +25,64 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from posttrainbench._registry import Registry
 from posttrainbench.errors import UserError
+from posttrainbench.judge import JudgeSettings
 from posttrainbench.trial import TrialSpec
 
 __all__ = [
+    "EXECUTORS",
+    "ExecutorSettings",
     "ExperimentConfig",
-    "JudgeSettings",
     "LoadedExperiment",
-    "LocalSettings",
-    "SlurmSettings",
+    "executor_settings",
     "load_experiment",
 ]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
-class LocalSettings(BaseModel):
-    """Run the trials on this host, one per free GPU slot (or CPU slot)."""
+class ExecutorSettings(BaseModel):
+    """The ``[executor]`` table; ``type`` picks the executor.
 
-    model_config = ConfigDict(extra="forbid")
-
-    type: Literal["local"] = "local"
-    """Executor kind."""
-    slots: int | None = Field(default=None, ge=1)
-    """Trials at once on a CPU-only host (default: 1); GPU hosts run one per free GPU set."""
-    gpu_ids: list[int] | None = None
-    """Host GPUs the executor may hand out (default: every GPU it finds)."""
-
-
-class SlurmSettings(BaseModel):
-    """Submit each trial as one SLURM job through submitit."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    type: Literal["slurm"]
-    """Executor kind."""
-    partition: str | None = None
-    """``--partition`` of every job."""
-    account: str | None = None
-    """``--account`` of every job."""
-    qos: str | None = None
-    """``--qos`` of every job."""
-    eval_margin_hours: float = Field(default=2.0, ge=0)
-    """Wall time added to the agent's budget for preparation, audit and evaluation."""
-    cpus_per_trial: int = Field(default=8, ge=1)
-    """``--cpus-per-task`` of every job."""
-    mem_gb: int | None = Field(default=None, ge=1)
-    """``--mem`` of every job, in GB (default: the cluster's per-CPU default)."""
-    gpu_gres: bool = False
-    """Ask for GPUs as ``--gres=gpu:N`` instead of ``--gpus-per-node=N``."""
-    max_requeues: int = Field(default=2, ge=0)
-    """Times a job that died before its trial finished (node failure, preemption) is resubmitted."""
-    setup: list[str] = []
-    """Shell lines run before the trial in the job (e.g. ``module load cuda``)."""
-    sbatch: dict[str, str | int] = {}
-    """Further sbatch options, without the leading dashes (e.g. ``constraint = "h100"``)."""
-    poll_seconds: float = Field(default=30.0, gt=0)
-    """How often the watcher asks ``squeue`` about the jobs."""
-
-
-ExecutorSettings = Annotated[LocalSettings | SlurmSettings, Field(discriminator="type")]
-
-
-class JudgeSettings(BaseModel):
-    """The OpenAI-compatible endpoint used by LLM-judged benchmarks and the audit judge.
-
-    The trials' harness processes (never the agents) get these as ``PTB_JUDGE_*`` variables.
+    Each executor's own subclass of this model (its ``settings_model``) declares and
+    validates the other keys.
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    model: str = Field(min_length=1)
-    """Judge model name as the endpoint knows it."""
-    base_url: str | None = None
-    """Endpoint URL (default: the provider's)."""
-    api_key_env: str | None = None
-    """Environment variable holding the judge's key (default: PTB_JUDGE_API_KEY, then
-    OPENAI_API_KEY); its value is handed to the harness, never to the agent."""
-    concurrency: int | None = Field(default=None, ge=1)
-    """Judge calls in flight at once."""
-    reasoning_effort: str | None = None
-    """Reasoning effort asked of the judge model, where it has one."""
+    type: str = "local"
+    """Executor name (a key of :data:`EXECUTORS`) or a ``module:Class`` path."""
 
-    def harness_env(self, host: Mapping[str, str]) -> dict[str, str]:
-        """The ``PTB_JUDGE_*`` variables for the trials' harness processes.
 
-        Raises:
-            UserError: ``api_key_env`` names a variable that is not set.
-        """
-        env = {"PTB_JUDGE_MODEL": self.model}
-        if self.base_url:
-            env["PTB_JUDGE_BASE_URL"] = self.base_url
-        if self.concurrency:
-            env["PTB_JUDGE_CONCURRENCY"] = str(self.concurrency)
-        if self.reasoning_effort:
-            env["PTB_JUDGE_REASONING_EFFORT"] = self.reasoning_effort
-        if self.api_key_env:
-            if not host.get(self.api_key_env):
-                raise UserError(
-                    f"[judge] api_key_env names {self.api_key_env}, which is not set: set it "
-                    "before running the experiment."
-                )
-            env["PTB_JUDGE_API_KEY"] = host[self.api_key_env]
-        return env
+EXECUTORS: Registry[Any] = Registry(
+    "executor",
+    {
+        "local": "posttrainbench.executors.local:LocalExecutor",
+        "slurm": "posttrainbench.executors.slurm:SlurmExecutor",
+    },
+)
+"""Executor name -> ``module:Class`` (an ``executors.base.Executor``), imported lazily."""
+
+
+def executor_settings(table: Mapping[str, Any]) -> ExecutorSettings:
+    """Validate an ``[executor]`` table with the settings model of the executor it names.
+
+    Raises:
+        ValueError: The type names no executor (pydantic reports it at ``executor``).
+        ValidationError: A key is missing, unknown or of the wrong type.
+    """
+    kind = str(table.get("type", "local"))
+    try:
+        executor = EXECUTORS.resolve(kind)
+    except UserError as error:
+        raise ValueError(str(error)) from error
+    settings: ExecutorSettings = executor.settings_model.model_validate({"type": kind, **table})
+    return settings
 
 
 class ExperimentConfig(BaseModel):
@@ -161,10 +112,17 @@ class ExperimentConfig(BaseModel):
     """Also ask the LLM judge (the ``[judge]`` endpoint) about each trial in the audit."""
     runs_dir: str = "runs"
     """Runs directory, relative to the experiment file unless absolute."""
-    executor: ExecutorSettings = LocalSettings()
+    executor: ExecutorSettings = Field(
+        default_factory=lambda: executor_settings({"type": "local"}), validate_default=False
+    )
     """Where the trials run."""
     judge: JudgeSettings | None = None
     """LLM judge settings, for benchmarks and audits that need one."""
+
+    @field_validator("executor", mode="before")
+    @classmethod
+    def _executor_of_its_type(cls, value: object) -> object:
+        return executor_settings(value) if isinstance(value, Mapping) else value
 
     @field_validator("name")
     @classmethod
@@ -262,9 +220,6 @@ def load_experiment(path: Path, *, check_names: bool = True) -> LoadedExperiment
     except tomllib.TOMLDecodeError as error:
         raise UserError(f"{path}: not valid TOML: {error}.") from error
     lines = key_lines(text)
-    executor = data.get("executor")
-    if isinstance(executor, dict):
-        executor.setdefault("type", "local")
     try:
         config = ExperimentConfig.model_validate(data)
     except ValidationError as error:
@@ -311,8 +266,6 @@ def _where(path: Path, lines: dict[tuple[str, ...], int], loc: Sequence[int | st
         elif (*keys, part) in known:
             keys = (*keys, part)
             label += f".{part}" if label else part
-        elif keys == ("executor",) and part in {"local", "slurm"}:
-            continue  # the union's tag: pydantic names it, the file does not
         else:
             label += f".{part}" if label else part
     line = next((lines[keys[:n]] for n in range(len(keys), 0, -1) if keys[:n] in lines), None)

@@ -9,6 +9,7 @@ import pytest
 
 from posttrainbench.audit import AuditSettings, LlmJudgeSettings, run_audit
 from posttrainbench.audit.llm_judge import digest
+from posttrainbench.judge import JudgeSettings
 from posttrainbench.testing import FakeError, FakeOpenAIServer
 
 from .conftest import MakeContext
@@ -21,8 +22,10 @@ def _verdict(test_data: bool, other_model: bool = False) -> str:
 
 
 def _settings(server: FakeOpenAIServer, **extra: object) -> AuditSettings:
-    judge = LlmJudgeSettings(base_url=server.base_url, model="judge-model", **extra)  # type: ignore[arg-type]
-    return AuditSettings(llm_judge=judge)
+    # One attempt per vote: each scripted reply is one vote (retries are the client's own
+    # tests, in tests/evaluation/test_judge.py).
+    endpoint = JudgeSettings(base_url=server.base_url, model="judge-model", max_attempts=1)
+    return AuditSettings(llm_judge=LlmJudgeSettings(judge=endpoint, **extra))  # type: ignore[arg-type]
 
 
 def test_off_by_default(make_context: MakeContext) -> None:
@@ -48,6 +51,8 @@ def test_majority_yes_flags_with_rationale(make_context: MakeContext) -> None:
     prompt = server.chat_requests[0].last_user_text
     assert "train.py" in prompt and "load('test')" in prompt and "training on test.jsonl" in prompt
     assert server.chat_requests[0].body["model"] == "judge-model"
+    # The audit's judge is the benchmarks' judge: same settings, effort included.
+    assert server.chat_requests[0].body["reasoning_effort"] == "medium"
 
 
 def test_majority_no_is_clean(make_context: MakeContext) -> None:
@@ -75,7 +80,11 @@ def test_no_majority_is_an_error_never_a_flag_or_a_pass(
 
 def test_an_unreachable_judge_is_an_error(make_context: MakeContext) -> None:
     settings = AuditSettings(
-        llm_judge=LlmJudgeSettings(base_url="http://127.0.0.1:9/v1", model="m", timeout_s=2)
+        llm_judge=LlmJudgeSettings(
+            judge=JudgeSettings(
+                base_url="http://127.0.0.1:9/v1", model="m", timeout_s=2, max_attempts=1
+            )
+        )
     )
     assert run_audit(make_context(settings=settings)).verdict == "error"
 

@@ -52,8 +52,8 @@ def test_baseline_rows_feed_the_weights(
     # The few-shot trial was scored with the allowed examples before each question.
     from inspect_ai.log import read_eval_log
 
-    from posttrainbench.baselines import DEFAULT_SHOTS, few_shot_examples
     from posttrainbench.benchmarks import get_benchmark
+    from posttrainbench.evaluation.few_shot import DEFAULT_SHOTS, few_shot_examples
 
     (log_file,) = runs.glob("baselines/baseline-few-shot_*/**/*.eval")
     samples = read_eval_log(str(log_file)).samples

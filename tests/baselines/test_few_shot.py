@@ -6,13 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from posttrainbench.baselines import (
-    FEW_SHOT_SEED,
-    NoAllowedData,
-    baseline_specs,
-    few_shot_examples,
-)
 from posttrainbench.benchmarks import arith, get_benchmark
+from posttrainbench.evaluation.few_shot import FEW_SHOT_SEED, NoAllowedData, few_shot_examples
+from posttrainbench.executors.baselines import baseline_specs
 
 
 def test_examples_are_deterministic_and_never_test_items() -> None:

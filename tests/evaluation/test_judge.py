@@ -9,8 +9,7 @@ import time
 import pytest
 
 from posttrainbench.errors import UserError
-from posttrainbench.evaluation import JudgeError, JudgeSettings, OpenAIJudge
-from posttrainbench.evaluation.judge import judge_api_key
+from posttrainbench.judge import JudgeError, JudgeSettings, OpenAIJudge
 from posttrainbench.testing import FakeError, FakeOpenAIServer, FakeRequest
 
 
@@ -102,9 +101,9 @@ def test_settings_and_key_come_from_the_harness_environment() -> None:
         None,
     )
     assert JudgeSettings.from_env({}).model == "gpt-5-mini"
-    assert judge_api_key(env) == "fallback"
-    assert judge_api_key({**env, "PTB_JUDGE_API_KEY": "preferred"}) == "preferred"
+    assert JudgeSettings().api_key(env) == "fallback"
+    assert JudgeSettings().api_key({**env, "PTB_JUDGE_API_KEY": "preferred"}) == "preferred"
     with pytest.raises(UserError, match="PTB_JUDGE_API_KEY or OPENAI_API_KEY"):
-        judge_api_key({})
+        JudgeSettings().api_key({})
     with pytest.raises(UserError, match="PTB_JUDGE"):
         JudgeSettings.from_env({"PTB_JUDGE_CONCURRENCY": "0"})

@@ -12,8 +12,8 @@ import pytest
 from executor_helpers import job_record, ptb, ptb_command, status_of, wait_for, write_experiment
 from slurm_cluster import SlurmCluster, loopback_slurm, unavailable_reason
 
-from posttrainbench.config import SlurmSettings, load_experiment
-from posttrainbench.executors.slurm import job_parameters
+from posttrainbench.config import load_experiment
+from posttrainbench.executors.slurm import SlurmSettings, job_parameters
 from posttrainbench.trial import TrialPaths, TrialSpec, trial_dir
 
 SLURM_EXECUTOR = """

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from posttrainbench.audit.report import Finding
 from posttrainbench.benchmarks import Benchmark
+from posttrainbench.judge import JudgeSettings
 
 __all__ = ["AuditContext", "AuditSettings", "Detector", "LlmJudgeSettings", "Manifest"]
 
@@ -23,22 +24,17 @@ Manifest = Mapping[str, Mapping[str, object]]
 
 
 class LlmJudgeSettings(BaseModel):
-    """The optional ``llm_judge`` detector: an OpenAI-compatible model asked about the trial."""
+    """The optional ``llm_judge`` detector: the harness's judge asked about the trial."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    base_url: str
-    """OpenAI-compatible endpoint (``.../v1``)."""
-    model: str
-    """Model name sent to the endpoint."""
-    api_key_env: str = "PTB_JUDGE_API_KEY"
-    """Host variable holding the endpoint's key (unset: no key, for local servers)."""
+    judge: JudgeSettings = JudgeSettings()
+    """The endpoint, model, effort, concurrency and retries (shared with judged benchmarks);
+    the key comes from the harness environment, and a local server may need none."""
     votes: int = Field(default=3, ge=1)
     """Independent verdicts asked for; each question is decided by their majority."""
     max_digest_chars: int = Field(default=60_000, ge=1_000)
     """Upper bound on the workspace-code and trace digest shown to the judge."""
-    timeout_s: float = Field(default=120.0, gt=0)
-    """Per-request timeout."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> LlmJudgeSettings:
@@ -46,14 +42,7 @@ class LlmJudgeSettings(BaseModel):
 
         Same variables and defaults (gpt-5-mini on OpenAI) as the LLM-judged benchmarks.
         """
-        return cls(
-            base_url=env.get("PTB_JUDGE_BASE_URL") or "https://api.openai.com/v1",
-            model=env.get("PTB_JUDGE_MODEL") or "gpt-5-mini",
-            api_key_env=next(
-                (name for name in ("PTB_JUDGE_API_KEY", "OPENAI_API_KEY") if env.get(name)),
-                "PTB_JUDGE_API_KEY",
-            ),
-        )
+        return cls(judge=JudgeSettings.from_env(env))
 
 
 class AuditSettings(BaseModel):

@@ -26,8 +26,9 @@ from pydantic import JsonValue
 from posttrainbench.audit._files import relative, walk
 from posttrainbench.audit.context import AuditContext, LlmJudgeSettings
 from posttrainbench.audit.report import Finding
+from posttrainbench.judge import JudgeError, OpenAIJudge
 
-__all__ = ["QUESTIONS", "JudgeError", "digest", "llm_judge"]
+__all__ = ["QUESTIONS", "digest", "llm_judge"]
 
 NAME = "llm_judge"
 QUESTIONS: dict[str, str] = {
@@ -50,10 +51,6 @@ _MAX_FILE_CHARS = 6_000
 _JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
 
 
-class JudgeError(RuntimeError):
-    """The judge gave no majority answer (the audit records the detector as errored)."""
-
-
 @dataclass(frozen=True)
 class _Vote:
     answers: dict[str, bool]
@@ -70,7 +67,7 @@ def llm_judge(context: AuditContext) -> list[Finding]:
     if settings is None:
         raise JudgeError("llm_judge needs AuditSettings(llm_judge=LlmJudgeSettings(...))")
     text = digest(context, settings.max_digest_chars)
-    votes: list[_Vote | str] = [_ask(settings, text) for _ in range(settings.votes)]
+    votes = _ask(settings, text)
     usable = [vote for vote in votes if isinstance(vote, _Vote)]
     failures = [vote for vote in votes if isinstance(vote, str)]
     findings = []
@@ -89,7 +86,7 @@ def llm_judge(context: AuditContext) -> list[Finding]:
             "no": no,
             "failed": len(failures),
             "rationales": [vote.rationale for vote in usable if vote.answers[key] == (yes > no)],
-            "model": settings.model,
+            "model": settings.judge.model,
             "digest_chars": len(text),
         }
         flagged = yes > no
@@ -105,36 +102,23 @@ def llm_judge(context: AuditContext) -> list[Finding]:
     return findings
 
 
-def _ask(settings: LlmJudgeSettings, text: str) -> _Vote | str:
-    """One vote, or why it failed."""
-    from openai import OpenAI, OpenAIError
-
-    client = OpenAI(
-        base_url=settings.base_url,
-        api_key=os.environ.get(settings.api_key_env) or "none",
-        timeout=settings.timeout_s,
-        max_retries=1,
-    )
-    try:
-        response = client.chat.completions.create(
-            model=settings.model,
-            messages=[{"role": "system", "content": _SYSTEM}, {"role": "user", "content": text}],
-            temperature=1.0,
-        )
-    except OpenAIError as error:
-        return f"{type(error).__name__}: {error}"
-    content = response.choices[0].message.content if response.choices else None
-    return _parse(content or "")
+def _ask(settings: LlmJudgeSettings, text: str) -> list[_Vote | str]:
+    """``votes`` independent verdicts, each a vote or why it failed after every retry."""
+    judge = OpenAIJudge(settings.judge, settings.judge.api_key(os.environ, required=False))
+    messages = [{"role": "system", "content": _SYSTEM}, {"role": "user", "content": text}]
+    answers = judge.ask_all([messages] * settings.votes, _parse)
+    return [str(a) if isinstance(a, JudgeError) else a for a in answers]
 
 
-def _parse(content: str) -> _Vote | str:
+def _parse(content: str) -> _Vote:
+    """The vote in a reply; ``ValueError`` (so the client asks again) when there is none."""
     match = _JSON_OBJECT.search(content)
     try:
         data = json.loads(match.group(0)) if match else None
     except json.JSONDecodeError:
         data = None
     if not isinstance(data, dict) or not all(isinstance(data.get(k), bool) for k in QUESTIONS):
-        return f"unusable answer: {content[:200]!r}"
+        raise ValueError(f"unusable answer: {content[:200]!r}")
     return _Vote({k: bool(data[k]) for k in QUESTIONS}, str(data.get("rationale", ""))[:2000])
 
 

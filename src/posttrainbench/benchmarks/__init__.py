@@ -1,6 +1,7 @@
 """Benchmarks: one module per benchmark plus one registry line each."""
 
 from posttrainbench.benchmarks.base import (
+    AllowedExample,
     Benchmark,
     GenerationSettings,
     Judge,
@@ -12,6 +13,7 @@ from posttrainbench.benchmarks.registry import BENCHMARKS, get_benchmark
 
 __all__ = [
     "BENCHMARKS",
+    "AllowedExample",
     "Benchmark",
     "DataSource",
     "DataStatus",

@@ -19,7 +19,12 @@ from typing import TYPE_CHECKING, Any
 from typing_extensions import override
 
 from posttrainbench.benchmarks._answers import answer_scorer
-from posttrainbench.benchmarks.base import Benchmark, GenerationSettings, TestItem
+from posttrainbench.benchmarks.base import (
+    AllowedExample,
+    Benchmark,
+    GenerationSettings,
+    TestItem,
+)
 
 if TYPE_CHECKING:
     from inspect_ai import Task
@@ -203,6 +208,14 @@ class Arith(Benchmark):
     def train_items(self, n: int, seed: int = TRAIN_SEED) -> list[TestItem]:
         """``n`` items of allowed training data (see ``train_split``)."""
         return train_split(n, seed)
+
+    has_allowed_examples = True
+
+    @override
+    def allowed_examples(self, count: int, seed: int) -> list[AllowedExample]:
+        """Fresh draws of the generator (never a test question), answered as trained."""
+        items = self.train_items(count + len(self.test_items()), seed=seed)
+        return [AllowedExample(item.question, answer_text(item.answer)) for item in items]
 
     @override
     def task(self, limit: int | None = None) -> Task:

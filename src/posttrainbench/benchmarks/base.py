@@ -19,7 +19,14 @@ if TYPE_CHECKING:
 
     from posttrainbench.benchmarks.data import DataSource
 
-__all__ = ["Benchmark", "GenerationSettings", "Judge", "JudgedBenchmark", "TestItem"]
+__all__ = [
+    "AllowedExample",
+    "Benchmark",
+    "GenerationSettings",
+    "Judge",
+    "JudgedBenchmark",
+    "TestItem",
+]
 
 _T = TypeVar("_T")
 
@@ -58,6 +65,14 @@ class TestItem:
     answer: str
 
 
+@dataclass(frozen=True)
+class AllowedExample:
+    """One solved example from data the rules allow: a user turn and the assistant's reply."""
+
+    question: str
+    reply: str
+
+
 class Benchmark(ABC):
     """A benchmark the agent must post-train for; evaluated with inspect-ai."""
 
@@ -75,6 +90,17 @@ class Benchmark(ABC):
     data_sources: tuple[DataSource, ...] = ()
     """Where the test (and allowed training) data comes from; read offline, fetched by
     ``ptb data fetch``. Empty for synthetic benchmarks."""
+    has_allowed_examples: bool = False
+    """Whether :meth:`allowed_examples` can draw solved examples from allowed data."""
+
+    def allowed_examples(self, count: int, seed: int) -> list[AllowedExample]:
+        """Up to ``count`` solved examples from allowed (non-test) data, fixed for ``seed``.
+
+        Benchmarks whose rules allow training data override this (and set
+        ``has_allowed_examples``); the default has none. Callers drop any example whose
+        question is also a test question.
+        """
+        return []
 
     @abstractmethod
     def test_items(self) -> list[TestItem]:

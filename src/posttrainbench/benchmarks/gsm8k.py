@@ -17,7 +17,12 @@ from typing import TYPE_CHECKING, Any
 from typing_extensions import override
 
 from posttrainbench.benchmarks._answers import answer_scorer, extract_answer, numbers_match
-from posttrainbench.benchmarks.base import Benchmark, GenerationSettings, TestItem
+from posttrainbench.benchmarks.base import (
+    AllowedExample,
+    Benchmark,
+    GenerationSettings,
+    TestItem,
+)
 from posttrainbench.benchmarks.data import HubDataset
 
 if TYPE_CHECKING:
@@ -123,6 +128,18 @@ class Gsm8k(Benchmark):
         "The GSM8K training split (openai/gsm8k, config main, split train, 7473 "
         "problems), with its worked solutions. Never the test split."
     )
+    has_allowed_examples = True
+
+    @override
+    def allowed_examples(self, count: int, seed: int) -> list[AllowedExample]:
+        """Training problems with their worked solutions, in a seeded shuffle."""
+        pool = []
+        for record in train_records():
+            reasoning, final = _split(record)
+            pool.append(AllowedExample(str(record["question"]), f"{reasoning}\n\nANSWER: {final}"))
+        random.Random(seed).shuffle(pool)
+        return pool[:count]
+
     data_sources = (GSM8K,)
 
     @override

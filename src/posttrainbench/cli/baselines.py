@@ -38,8 +38,8 @@ def baseline(
     benchmark's allowed training data (fixed seed); benchmarks without any are skipped. The
     instruct row is beyond the budget: a reference point, not an achievable score.
     """
-    from posttrainbench.baselines import run_baselines
     from posttrainbench.benchmarks import BENCHMARKS, get_benchmark
+    from posttrainbench.executors.baselines import run_baselines
     from posttrainbench.results import leaderboard, leaderboard_table
 
     benchmarks = benchmark or [b for b in BENCHMARKS.names() if not get_benchmark(b).toy]

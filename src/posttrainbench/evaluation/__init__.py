@@ -1,7 +1,6 @@
 """Final and agent-facing evaluation on inspect-ai, with pinned templates and sampling."""
 
 from posttrainbench.evaluation.engine import EvaluationError, evaluate_model
-from posttrainbench.evaluation.judge import JudgeError, JudgeSettings, OpenAIJudge
 from posttrainbench.evaluation.metrics import Metrics
 from posttrainbench.evaluation.providers import Endpoint, Provider, select_provider
 from posttrainbench.evaluation.vllm_server import VllmServer, VllmServerError, VllmSettings
@@ -9,10 +8,7 @@ from posttrainbench.evaluation.vllm_server import VllmServer, VllmServerError, V
 __all__ = [
     "Endpoint",
     "EvaluationError",
-    "JudgeError",
-    "JudgeSettings",
     "Metrics",
-    "OpenAIJudge",
     "Provider",
     "VllmServer",
     "VllmServerError",

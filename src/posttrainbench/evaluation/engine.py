@@ -4,7 +4,7 @@ The score must depend on the weights and tokenizer only: the harness forces its 
 template (chosen by the *base* model's family) and its own generation settings, so a
 ``generation_config.json`` or an edited chat template in the submission changes nothing.
 Generation runs on one of the providers of :mod:`posttrainbench.evaluation.providers`;
-judge-scored benchmarks get an :class:`~posttrainbench.evaluation.judge.OpenAIJudge`
+judge-scored benchmarks get an :class:`~posttrainbench.judge.OpenAIJudge`
 whose key is checked before any model is loaded.
 """
 
@@ -18,10 +18,10 @@ from typing import Any
 
 from posttrainbench.benchmarks import Benchmark, Judge
 from posttrainbench.catalog import ModelFamily, chat_template
-from posttrainbench.evaluation.judge import OpenAIJudge
 from posttrainbench.evaluation.metrics import Metrics
 from posttrainbench.evaluation.providers import Endpoint, Provider, select_provider
 from posttrainbench.evaluation.vllm_server import VllmServer, VllmServerError, VllmSettings
+from posttrainbench.judge import OpenAIJudge
 
 __all__ = [
     "EvaluationError",
@@ -262,7 +262,7 @@ def evaluate_model(
     stop_ids = stop_token_ids(model_dir, family)
     task = benchmark.judged_task(judge, limit) if judge is not None else benchmark.task(limit)
     if few_shot > 0:
-        from posttrainbench.baselines import few_shot_examples, with_few_shot
+        from posttrainbench.evaluation.few_shot import few_shot_examples, with_few_shot
 
         task = with_few_shot(task, few_shot_examples(benchmark, few_shot))
     temperature = benchmark.generation.temperature

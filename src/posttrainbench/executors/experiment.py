@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections import Counter
 from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict
 
-from posttrainbench.config import LoadedExperiment, LocalSettings
-from posttrainbench.errors import UserError
+from posttrainbench.config import LoadedExperiment
 from posttrainbench.executors._state import StateDir, trial_phase
+from posttrainbench.executors.base import executor_for
 from posttrainbench.results import TrialResult
 from posttrainbench.trial import TrialPaths, trial_dir
 
@@ -88,52 +87,21 @@ def submit_experiment(
 
     Finished trials are skipped; unfinished ones resume from their last finished phase.
     The local executor always waits; a cluster executor waits unless ``wait`` is False.
+    Which executor runs them is the experiment file's ``[executor] type``.
     """
-    settings, judge = loaded.config.executor, loaded.config.judge
-    specs = loaded.trial_specs()
-    harness_env = judge.harness_env(os.environ) if judge else {}
-    if isinstance(settings, LocalSettings):
-        from posttrainbench.executors.local import LocalQueue
-
-        LocalQueue(
-            specs,
-            loaded.runs_root,
-            loaded.experiment_dir,
-            slots=settings.slots,
-            gpu_ids=settings.gpu_ids,
-            log=log,
-            extra_env=harness_env,
-        ).run()
-    else:
-        from posttrainbench.executors.slurm import SlurmExecutor
-
-        SlurmExecutor(
-            specs,
-            loaded.runs_root,
-            loaded.experiment_dir,
-            settings,
-            log=log,
-            poll_s=settings.poll_seconds,
-            extra_env=harness_env,
-        ).run(wait=wait)
+    judge = loaded.config.judge
+    harness_env = judge.to_env(os.environ) if judge else {}
+    executor_for(loaded, log=log, extra_env=harness_env).run(wait=wait)
     return experiment_status(loaded)
 
 
 def experiment_status(loaded: LoadedExperiment) -> ExperimentStatus:
     """Progress of every trial, from the run directories and the executor's records.
 
-    For a SLURM experiment the records are first refreshed from ``squeue`` where it runs.
+    The executor first brings its records up to date (a cluster executor asks its
+    scheduler).
     """
-    settings = loaded.config.executor
-    if not isinstance(settings, LocalSettings) and shutil.which("squeue"):
-        from posttrainbench.executors.slurm import SlurmExecutor
-
-        try:
-            SlurmExecutor(
-                loaded.trial_specs(), loaded.runs_root, loaded.experiment_dir, settings
-            ).refresh()
-        except UserError:
-            pass  # squeue unreachable from here: show what was last recorded
+    executor_for(loaded).refresh()
     state = StateDir(loaded.experiment_dir)
     records = state.records()
     trials = []
@@ -172,10 +140,9 @@ def experiment_status(loaded: LoadedExperiment) -> ExperimentStatus:
 
 def cancel_experiment(loaded: LoadedExperiment) -> list[str]:
     """Cancel every queued or running trial; returns the ids of the trials stopped."""
-    if isinstance(loaded.config.executor, LocalSettings):
-        from posttrainbench.executors.local import cancel_local
+    from posttrainbench.config import EXECUTORS
 
-        return cancel_local(loaded.experiment_dir)
-    from posttrainbench.executors.slurm import cancel_slurm
-
-    return cancel_slurm(loaded.experiment_dir)
+    stopped: list[str] = EXECUTORS.resolve(loaded.config.executor.type).cancel(
+        loaded.experiment_dir
+    )
+    return stopped

@@ -19,12 +19,35 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import ConfigDict, Field
+from typing_extensions import override
+
+from posttrainbench.config import ExecutorSettings
 from posttrainbench.errors import UserError
 from posttrainbench.executors._state import JobRecord, StateDir, trial_phase
+from posttrainbench.executors.base import Executor
 from posttrainbench.results import TrialResult
 from posttrainbench.trial import TrialRunner, TrialSpec
 
-__all__ = ["LocalQueue", "cancel_local", "host_gpus", "run_local"]
+__all__ = [
+    "LocalExecutor",
+    "LocalQueue",
+    "LocalSettings",
+    "cancel_local",
+    "host_gpus",
+    "run_local",
+]
+
+
+class LocalSettings(ExecutorSettings):
+    """Run the trials on this host, one per free GPU slot (or CPU slot)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    slots: int | None = Field(default=None, ge=1)
+    """Trials at once on a CPU-only host (default: 1); GPU hosts run one per free GPU set."""
+    gpu_ids: list[int] | None = None
+    """Host GPUs the executor may hand out (default: every GPU it finds)."""
 
 
 def run_local(
@@ -268,3 +291,29 @@ def _stop_session(record: JobRecord, grace_s: float) -> None:
             os.killpg(record.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+class LocalExecutor(Executor):
+    """The ``local`` executor: a :class:`LocalQueue` of worker processes on this host."""
+
+    settings_model = LocalSettings
+
+    @override
+    def run(self, *, wait: bool = True) -> None:
+        """Run every unfinished trial (always waits: the queue is this process)."""
+        assert isinstance(self.settings, LocalSettings)
+        LocalQueue(
+            self.specs,
+            self.runs_root,
+            self.experiment_dir,
+            slots=self.settings.slots,
+            gpu_ids=self.settings.gpu_ids,
+            log=self.log,
+            extra_env=self.extra_env,
+        ).run()
+
+    @override
+    @classmethod
+    def cancel(cls, experiment_dir: Path) -> list[str]:
+        """Stop the queue and its running workers (see :func:`cancel_local`)."""
+        return cancel_local(experiment_dir)

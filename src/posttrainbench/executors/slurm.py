@@ -13,6 +13,7 @@ from __future__ import annotations
 import getpass
 import math
 import os
+import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -21,15 +22,54 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from posttrainbench.config import SlurmSettings
+from pydantic import ConfigDict, Field
+from typing_extensions import override
+
+from posttrainbench.config import ExecutorSettings
 from posttrainbench.errors import UserError
 from posttrainbench.executors._state import JobRecord, StateDir, trial_phase
+from posttrainbench.executors.base import Executor
 from posttrainbench.trial import TrialSpec
 
-__all__ = ["SlurmExecutor", "cancel_slurm", "job_parameters"]
+__all__ = [
+    "SlurmExecutor",
+    "SlurmQueue",
+    "SlurmSettings",
+    "cancel_slurm",
+    "job_parameters",
+]
 
 _LIVE = {"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "REQUEUED", "RESIZING", "SUSPENDED"}
 _WALLTIME_GRACE_MIN = 5  # the runner lets an agent run up to 5 minutes past its budget
+
+
+class SlurmSettings(ExecutorSettings):
+    """Submit each trial as one SLURM job through submitit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    partition: str | None = None
+    """``--partition`` of every job."""
+    account: str | None = None
+    """``--account`` of every job."""
+    qos: str | None = None
+    """``--qos`` of every job."""
+    eval_margin_hours: float = Field(default=2.0, ge=0)
+    """Wall time added to the agent's budget for preparation, audit and evaluation."""
+    cpus_per_trial: int = Field(default=8, ge=1)
+    """``--cpus-per-task`` of every job."""
+    mem_gb: int | None = Field(default=None, ge=1)
+    """``--mem`` of every job, in GB (default: the cluster's per-CPU default)."""
+    gpu_gres: bool = False
+    """Ask for GPUs as ``--gres=gpu:N`` instead of ``--gpus-per-node=N``."""
+    max_requeues: int = Field(default=2, ge=0)
+    """Times a job that died before its trial finished (node failure, preemption) is resubmitted."""
+    setup: list[str] = []
+    """Shell lines run before the trial in the job (e.g. ``module load cuda``)."""
+    sbatch: dict[str, str | int] = {}
+    """Further sbatch options, without the leading dashes (e.g. ``constraint = "h100"``)."""
+    poll_seconds: float = Field(default=30.0, gt=0)
+    """How often the watcher asks ``squeue`` about the jobs."""
 
 
 def job_parameters(spec: TrialSpec, settings: SlurmSettings) -> dict[str, Any]:
@@ -99,7 +139,7 @@ def _scancel(job_ids: Sequence[str]) -> None:
 
 
 @dataclass
-class SlurmExecutor:
+class SlurmQueue:
     """Submits, watches and requeues the trials ``specs`` on a SLURM cluster."""
 
     specs: Sequence[TrialSpec]
@@ -294,3 +334,41 @@ def cancel_slurm(experiment_dir: Path) -> list[str]:
             record.model_copy(update={"state": "cancelled", "reason": "cancelled by the user"})
         )
     return [record.trial_id for record in live]
+
+
+class SlurmExecutor(Executor):
+    """The ``slurm`` executor: each trial one batch job (see :class:`SlurmQueue`)."""
+
+    settings_model = SlurmSettings
+
+    def _queue(self) -> SlurmQueue:
+        assert isinstance(self.settings, SlurmSettings)
+        return SlurmQueue(
+            self.specs,
+            self.runs_root,
+            self.experiment_dir,
+            self.settings,
+            log=self.log,
+            poll_s=self.settings.poll_seconds,
+            extra_env=self.extra_env,
+        )
+
+    @override
+    def run(self, *, wait: bool = True) -> None:
+        """Submit every unfinished trial; with ``wait``, watch and requeue to the end."""
+        self._queue().run(wait=wait)
+
+    @override
+    def refresh(self) -> None:
+        """Update the job records from ``squeue`` where it runs (else keep the last ones)."""
+        if shutil.which("squeue"):
+            try:
+                self._queue().refresh()
+            except UserError:
+                pass  # squeue unreachable from here: show what was last recorded
+
+    @override
+    @classmethod
+    def cancel(cls, experiment_dir: Path) -> list[str]:
+        """``scancel`` the experiment's live jobs (see :func:`cancel_slurm`)."""
+        return cancel_slurm(experiment_dir)

@@ -385,7 +385,7 @@ class TrialRunner:
                 self.model.family,
                 self.paths.eval_dir,
                 self.log,
-                # Baseline rows (posttrainbench.baselines) score with few-shot examples.
+                # Baseline rows (agents.baselines) score with few-shot examples.
                 few_shot=int(getattr(self.agent, "eval_few_shot", 0)),
             )
             raw, error = outcome.metrics, outcome.error

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from posttrainbench.baselines._agent import BASELINE_FEW_SHOT, BASELINE_KINDS
+from posttrainbench.agents.baselines import BASELINE_FEW_SHOT, BASELINE_KINDS
 from posttrainbench.errors import UserError
 from posttrainbench.results import TrialResult
 
@@ -42,8 +42,8 @@ def baseline_specs(
 
     Few-shot rows exist only for benchmarks with allowed non-test data.
     """
-    from posttrainbench.baselines._fewshot import has_allowed_data
     from posttrainbench.benchmarks import get_benchmark
+    from posttrainbench.evaluation.few_shot import has_allowed_data
     from posttrainbench.trial import TrialSpec
 
     if kind not in BASELINE_KINDS:
@@ -103,7 +103,7 @@ def run_baselines(
         sandbox: Sandbox backend.
         log: Progress messages.
     """
-    from posttrainbench.trial import TrialRunner
+    from posttrainbench.executors.local import run_local
 
     specs, skipped = baseline_specs(
         kind,
@@ -116,7 +116,4 @@ def run_baselines(
     )
     for benchmark, reason in skipped.items():
         log(f"{BASELINE_KINDS[kind]}: skipping {benchmark}: {reason}")
-    results = []
-    for spec in specs:
-        results.append(TrialRunner(spec, runs_dir, log=log).run())
-    return BaselineRun(results=results, skipped=skipped)
+    return BaselineRun(results=run_local(specs, runs_dir, log=log), skipped=skipped)

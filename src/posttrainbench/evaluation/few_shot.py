@@ -1,5 +1,8 @@
 """Few-shot examples for the ``baseline-few-shot`` rows, drawn from allowed data only.
 
+The benchmark supplies the examples (:meth:`Benchmark.allowed_examples`); evaluation only
+places them before each question, so a score never depends on who trained the model.
+
 The examples come from each benchmark's explicitly allowed (non-test) training data with a
 fixed seed, so every run shows the same examples; any example whose question is also a
 test question is dropped. Benchmarks whose rules allow no training data have no few-shot
@@ -8,8 +11,6 @@ row: :func:`few_shot_examples` raises :class:`NoAllowedData` for them.
 
 from __future__ import annotations
 
-import random
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from posttrainbench.errors import UserError
@@ -17,12 +18,11 @@ from posttrainbench.errors import UserError
 if TYPE_CHECKING:
     from inspect_ai import Task
 
-    from posttrainbench.benchmarks import Benchmark
+    from posttrainbench.benchmarks import AllowedExample, Benchmark
 
 __all__ = [
     "DEFAULT_SHOTS",
     "FEW_SHOT_SEED",
-    "FewShotExample",
     "NoAllowedData",
     "few_shot_examples",
     "has_allowed_data",
@@ -39,34 +39,20 @@ class NoAllowedData(UserError):
     """The benchmark's rules allow no training data to draw examples from."""
 
 
-@dataclass(frozen=True)
-class FewShotExample:
-    """One solved example: a user turn and the assistant's reply."""
-
-    question: str
-    reply: str
-
-
 def has_allowed_data(benchmark: Benchmark) -> bool:
     """Whether ``benchmark`` has allowed non-test data that few-shot examples can use."""
-    from posttrainbench.benchmarks.arith import Arith
-    from posttrainbench.benchmarks.gsm8k import Gsm8k
-
-    return isinstance(benchmark, (Arith, Gsm8k))
+    return benchmark.has_allowed_examples
 
 
 def few_shot_examples(
     benchmark: Benchmark, k: int, seed: int = FEW_SHOT_SEED
-) -> list[FewShotExample]:
+) -> list[AllowedExample]:
     """``k`` examples from ``benchmark``'s allowed training data, the same for a seed.
 
     Raises:
         NoAllowedData: The benchmark allows no training data (the few-shot row is skipped).
         DatasetUnavailable: The allowed data is not cached on this machine.
     """
-    from posttrainbench.benchmarks.arith import Arith, answer_text
-    from posttrainbench.benchmarks.gsm8k import Gsm8k, train_records
-
     if not has_allowed_data(benchmark):
         raise NoAllowedData(
             f"{benchmark.id} allows no training data ({benchmark.allowed_training_data}); "
@@ -75,26 +61,12 @@ def few_shot_examples(
     if k <= 0:
         return []
     test_questions = {item.question.strip() for item in benchmark.test_items()}
-    if isinstance(benchmark, Arith):
-        items = benchmark.train_items(k + len(test_questions), seed=seed)
-        pool = [FewShotExample(i.question, answer_text(i.answer)) for i in items]
-    elif isinstance(benchmark, Gsm8k):
-        pool = []
-        for record in train_records():
-            reasoning, _, final = str(record["answer"]).rpartition("####")
-            pool.append(
-                FewShotExample(
-                    str(record["question"]), f"{reasoning.strip()}\n\nANSWER: {final.strip()}"
-                )
-            )
-        random.Random(seed).shuffle(pool)
-    else:  # pragma: no cover - has_allowed_data lists exactly the cases above
-        raise AssertionError(benchmark.id)
+    pool = benchmark.allowed_examples(k + len(test_questions), seed)
     clean = [example for example in pool if example.question.strip() not in test_questions]
     return clean[:k]
 
 
-def with_few_shot(task: Task, examples: list[FewShotExample]) -> Task:
+def with_few_shot(task: Task, examples: list[AllowedExample]) -> Task:
     """``task`` with ``examples`` as user/assistant turns before each question.
 
     The turns go after any system message the benchmark sets, so its own instructions keep

@@ -1,11 +1,4 @@
-"""The LLM judge of judge-scored benchmarks, through any OpenAI-compatible endpoint.
-
-Settings come from the harness's environment (never from the agent's): ``PTB_JUDGE_MODEL``
-(default ``gpt-5-mini``, as published), ``PTB_JUDGE_BASE_URL`` (default: OpenAI),
-``PTB_JUDGE_API_KEY`` or else ``OPENAI_API_KEY``, ``PTB_JUDGE_CONCURRENCY``,
-``PTB_JUDGE_MAX_ATTEMPTS``, ``PTB_JUDGE_BACKOFF_S`` and ``PTB_JUDGE_REASONING_EFFORT``
-(empty: not sent). A missing key is a :class:`~posttrainbench.errors.UserError` raised
-before any model is evaluated.
+"""The one LLM-judge client: judge-scored benchmarks and the audit's judge both use it.
 
 Every failed call (connection, timeout, 429, 5xx, or a reply the benchmark cannot parse)
 is retried with exponential backoff; after the last attempt :class:`JudgeError` is raised,
@@ -15,85 +8,18 @@ so the evaluation fails with the reason instead of counting the item as a win or
 from __future__ import annotations
 
 import asyncio
-import os
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from posttrainbench.errors import UserError
+from posttrainbench.judge.settings import JudgeError, JudgeSettings
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
 
-__all__ = ["JUDGE_KEY_VARS", "JudgeError", "JudgeSettings", "OpenAIJudge", "judge_api_key"]
-
-JUDGE_KEY_VARS = ("PTB_JUDGE_API_KEY", "OPENAI_API_KEY")
-"""Environment variables holding the judge's API key, in order of preference."""
+__all__ = ["OpenAIJudge"]
 
 _T = TypeVar("_T")
-
-
-class JudgeError(Exception):
-    """The judge gave no usable answer after every retry (or refused the credentials)."""
-
-
-class JudgeSettings(BaseModel):
-    """How to reach the judge and how hard to try; recorded with the metrics."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    model: str = "gpt-5-mini"
-    """Judge model name as the endpoint knows it."""
-    base_url: str | None = None
-    """OpenAI-compatible base URL (``.../v1``); None means OpenAI's."""
-    reasoning_effort: str | None = "medium"
-    """Sent as ``reasoning_effort`` when set (the paper used medium)."""
-    concurrency: int = Field(default=16, ge=1)
-    """Judge calls in flight at once."""
-    max_attempts: int = Field(default=5, ge=1)
-    """Attempts per judge call, the first included."""
-    backoff_s: float = Field(default=2.0, ge=0)
-    """Wait before the first retry; doubles each retry, capped at ``max_backoff_s``."""
-    max_backoff_s: float = Field(default=60.0, ge=0)
-    timeout_s: float = Field(default=600.0, gt=0)
-    """Timeout of one HTTP request."""
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> JudgeSettings:
-        """Settings from ``PTB_JUDGE_*`` variables, defaults for those unset."""
-        env = os.environ if env is None else env
-        values: dict[str, Any] = {}
-        for field, var in (
-            ("model", "PTB_JUDGE_MODEL"),
-            ("base_url", "PTB_JUDGE_BASE_URL"),
-            ("concurrency", "PTB_JUDGE_CONCURRENCY"),
-            ("max_attempts", "PTB_JUDGE_MAX_ATTEMPTS"),
-            ("backoff_s", "PTB_JUDGE_BACKOFF_S"),
-            ("timeout_s", "PTB_JUDGE_TIMEOUT_S"),
-        ):
-            if env.get(var):
-                values[field] = env[var]
-        if "PTB_JUDGE_REASONING_EFFORT" in env:
-            values["reasoning_effort"] = env["PTB_JUDGE_REASONING_EFFORT"] or None
-        try:
-            return cls.model_validate(values)
-        except ValueError as error:
-            raise UserError(f"Invalid PTB_JUDGE_* setting: {error}") from error
-
-
-def judge_api_key(env: Mapping[str, str] | None = None) -> str:
-    """The judge's API key from the harness environment; a clear error when absent."""
-    env = os.environ if env is None else env
-    for var in JUDGE_KEY_VARS:
-        if env.get(var):
-            return env[var]
-    raise UserError(
-        "This benchmark is scored by an LLM judge, but no judge API key is set. Export "
-        f"{' or '.join(JUDGE_KEY_VARS)} (and PTB_JUDGE_BASE_URL for an endpoint other than "
-        "OpenAI's) before evaluating."
-    )
 
 
 class OpenAIJudge:
@@ -101,7 +27,7 @@ class OpenAIJudge:
 
     Args:
         settings: Endpoint, model, concurrency and retry policy.
-        api_key: The judge's key (see :func:`judge_api_key`).
+        api_key: The judge's key (see :meth:`JudgeSettings.api_key`).
         sleep: Awaitable used for backoff waits (tests may pass a no-op).
     """
 
@@ -125,7 +51,8 @@ class OpenAIJudge:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OpenAIJudge:
         """A judge configured from the harness environment (raises when the key is missing)."""
-        return cls(JudgeSettings.from_env(env), judge_api_key(env))
+        settings = JudgeSettings.from_env(env)
+        return cls(settings, settings.api_key(env))
 
     def _tls_context(self) -> ssl.SSLContext:
         if self._tls is None:
@@ -190,3 +117,22 @@ class OpenAIJudge:
             f"judge {self.settings.model} failed {self.settings.max_attempts} times; "
             f"last error: {type(last).__name__}: {last}"
         ) from last
+
+    def ask_all(
+        self, conversations: Sequence[list[dict[str, str]]], parse: Callable[[str], _T]
+    ) -> list[_T | JudgeError]:
+        """Ask every conversation at once (up to ``concurrency`` in flight), from sync code.
+
+        Each entry is the parsed reply, or the :class:`JudgeError` of a call that failed.
+        """
+
+        async def one(messages: list[dict[str, str]]) -> _T | JudgeError:
+            try:
+                return await self.ask(messages, parse)
+            except JudgeError as error:
+                return error
+
+        async def every() -> list[_T | JudgeError]:
+            return list(await asyncio.gather(*(one(m) for m in conversations)))
+
+        return asyncio.run(every())

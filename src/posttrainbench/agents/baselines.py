@@ -119,7 +119,7 @@ def zero_shot(config: str) -> BaselineAgent:
 
 def few_shot(config: str) -> BaselineAgent:
     """``baseline-few-shot`` or ``baseline-few-shot:k=N`` (default 5 examples)."""
-    from posttrainbench.baselines._fewshot import DEFAULT_SHOTS
+    from posttrainbench.evaluation.few_shot import DEFAULT_SHOTS
 
     if not config:
         return BaselineAgent(BASELINE_FEW_SHOT, eval_few_shot=DEFAULT_SHOTS)
