@@ -151,7 +151,7 @@ def test_code_reaching_for_the_test_split_is_a_warning(make_context: MakeContext
         "ds = load_dataset('org/arith-problems', split='te' + 'st')\n"
         "mod = importlib.import_module('posttrainbench.benchmarks.arith')\n"
         "items = getattr(mod, '_'.join(['test', 'split']))()\n"
-        "seed = getattr(mod, 'tsee_tset'[::-1].upper())\n"
+        "seed = getattr(mod, 'dees_tset'[::-1].upper())\n"
         "def test_items():\n"
         "    return []\n"
     )
