@@ -9,7 +9,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from posttrainbench.audit import AuditContext
+from posttrainbench.audit.contamination import contamination
 from posttrainbench.audit.test_access import test_access as detect_access
+from posttrainbench.benchmarks import TestItem as Item
 from posttrainbench.trial.access_log import AccessRecorder
 
 from .test_readers import MakeContext
@@ -33,6 +35,7 @@ def test_readers_of_the_test_split_are_recorded_and_flagged(
     evaluate = task / "evaluate.py"
     evaluate.write_text(
         f"import subprocess, sys\n{GENERATE}\nopen({str(data / 'test.jsonl')!r}).read()\n"
+        "open('eval.log', 'w').write('logged')\n"
         f"subprocess.run([sys.executable, '-c', {GENERATE!r}], check=True)\n"
     )
     log = tmp_path / "agent" / "test_access.jsonl"
@@ -45,6 +48,9 @@ def test_readers_of_the_test_split_are_recorded_and_flagged(
         _run(recorder, [sys.executable, "-c", reader], tmp_path)
         _run(recorder, ["/bin/sh", "-c", f"{sys.executable} -c '{GENERATE}'"], tmp_path)
     records = [json.loads(line) for line in log.read_text().splitlines()]
+    written = [r for r in records if r["event"] == "evaluate-write"]
+    assert [r["detail"] for r in written] == [str((tmp_path / "eval.log").resolve())]
+    records = [r for r in records if r not in written]
     assert sorted(r["event"] for r in records) == [
         "open",
         "posttrainbench.test_split",
@@ -56,6 +62,30 @@ def test_readers_of_the_test_split_are_recorded_and_flagged(
     assert {f.severity for f in findings} == {"flag"}
     assert len(findings) == 2  # one per command line (the shell's child has the same one)
     assert any(str(f.evidence["cmdline"]).endswith(GENERATE) for f in findings)
+
+
+def test_files_evaluate_py_wrote_are_warnings_not_flags(
+    tmp_path: Path, make_context: MakeContext, gsm_items: list[Item]
+) -> None:
+    context = make_context()
+    written = context.workspace / ".local" / "share" / "inspect_ai" / "buffer.db"
+    written.parent.mkdir(parents=True)
+    written.write_text(gsm_items[0].question)
+    (context.workspace / "copy.txt").write_text(gsm_items[0].question)  # the agent's copy
+    Path(str(written) + "-wal").write_text(gsm_items[1].question)
+    log = tmp_path / "access.jsonl"
+    record = {"event": "evaluate-write", "detail": str(written.resolve()), "cmdline": "e"}
+    log.write_text(json.dumps(record) + "\n")
+    findings = contamination(replace(context, access_log=log))
+    by_file = {
+        str(f.evidence["file"]): f.severity for f in findings if "matched_items" in f.evidence
+    }
+    assert by_file == {
+        ".local/share/inspect_ai/buffer.db": "warning",
+        ".local/share/inspect_ai/buffer.db-wal": "warning",
+        "copy.txt": "flag",
+    }
+    assert detect_access(replace(context, access_log=log))[0].severity == "info"
 
 
 def test_no_record_vouches_for_nothing(make_context: MakeContext, tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ from posttrainbench.audit._readers import Coverage, Limits, read_file
 from posttrainbench.audit.context import AuditContext, AuditSettings
 from posttrainbench.audit.journal import blob_path, read_journal
 from posttrainbench.audit.report import Finding, Severity
+from posttrainbench.audit.test_access import evaluate_outputs
 from posttrainbench.benchmarks import Benchmark
 
 __all__ = ["benchmark_index", "contamination"]
@@ -85,6 +86,28 @@ def _sources(context: AuditContext) -> Iterator[tuple[list[str], Path]]:
         yield names, blob_path(context.journal, sha256)
 
 
+def _by_evaluator(names: list[str], context: AuditContext, written: frozenset[str]) -> bool:
+    """Every name is a path evaluate.py wrote (SQLite's -wal/-shm/-journal files included).
+
+    Paths are recorded as the sandbox saw them: the agent's /tmp folder is mapped back.
+    """
+    if not written:
+        return False
+    root = context.workspace.parent
+    tmp = next((d for d in context.writable_dirs if d.name == "agent_tmp"), None)
+    seen = set(written)
+    if tmp is not None:
+        seen |= {str(tmp) + p[4:] for p in written if p.startswith("/tmp/")}
+    for name in names:
+        relative_name = name.removeprefix("journal:")
+        hosts = {str((root / relative_name).resolve())}
+        if not name.startswith("journal:"):
+            hosts.add(str((context.workspace / relative_name).resolve()))
+        if not any(h == p or h.startswith(p + "-") for h in hosts for p in seen):
+            return False
+    return True
+
+
 def _unchanged(path: Path, sha256: str, current: dict[str, int]) -> bool:
     if str(path) not in current:
         return False
@@ -103,6 +126,7 @@ def _label(path: Path, context: AuditContext) -> str:
 
 def _scan_files(context: AuditContext, index: TestIndex, coverage: Coverage) -> Iterator[Finding]:
     settings = context.settings
+    evaluator_wrote = evaluate_outputs(context)
     limits = Limits(max_file_bytes=settings.max_file_bytes)
     items_seen: dict[str, list[JsonValue]] = {}
     for names, path in _sources(context):
@@ -124,7 +148,16 @@ def _scan_files(context: AuditContext, index: TestIndex, coverage: Coverage) -> 
             items_seen.setdefault(item_id, []).append(
                 {"file": names[-1], "field": field, "overlap": round(overlap, 3)}
             )
-        yield _file_finding(context, names, matched, index, scanner.bytes)
+        finding = _file_finding(context, names, matched, index, scanner.bytes)
+        if _by_evaluator(names, context, evaluator_wrote):
+            # evaluate.py's own logs hold the items it evaluated; the agent may read them.
+            finding = finding.model_copy(
+                update={
+                    "severity": "warning",
+                    "message": finding.message + " Written by the harness's evaluate.py.",
+                }
+            )
+        yield finding
     if items_seen:
         yield _per_item_finding(items_seen, index)
 

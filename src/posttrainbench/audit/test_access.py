@@ -16,10 +16,27 @@ from pydantic import JsonValue
 from posttrainbench.audit.context import AuditContext
 from posttrainbench.audit.report import Finding
 
-__all__ = ["test_access"]
+__all__ = ["EVALUATE_WRITE", "evaluate_outputs", "test_access"]
 
 NAME = "test_access"
+EVALUATE_WRITE = "evaluate-write"
+"""Record of a path the harness's evaluate.py wrote (its outputs hold test items)."""
 _LISTED = 20
+
+
+def evaluate_outputs(context: AuditContext) -> frozenset[str]:
+    """Host paths the harness's evaluate.py processes wrote during solve."""
+    if context.access_log is None or not context.access_log.is_file():
+        return frozenset()
+    paths = set()
+    for line in context.access_log.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and record.get("event") == EVALUATE_WRITE:
+            paths.add(str(record.get("detail", "")))
+    return frozenset(paths)
 
 
 def test_access(context: AuditContext) -> list[Finding]:
@@ -38,7 +55,7 @@ def test_access(context: AuditContext) -> list[Finding]:
             record = json.loads(line)
         except ValueError:
             continue  # a line the agent garbled: it can only add records, never remove one
-        if not isinstance(record, dict):
+        if not isinstance(record, dict) or record.get("event") == EVALUATE_WRITE:
             continue
         readers.setdefault(str(record.get("cmdline", "?")), []).append(
             {key: record.get(key) for key in ("pid", "ppid", "event", "detail")}

@@ -4,8 +4,10 @@ An audit hook (PEP 578) reports ``open`` of any path under ``PTB_ACCESS_WATCH`` 
 benchmark's data files) and the harness's own ``posttrainbench.test_split`` event to the
 pipe ``PTB_ACCESS_LOG``, which the harness reads (the agent can add lines, never take
 one back). Processes of the harness's ``task/evaluate.py`` (``PTB_ACCESS_EXEMPT``) and
-their children are not logged: they are the one legitimate reader. This file is plain
-Python with no imports from the harness, so it costs a few milliseconds per start.
+their children, the one legitimate reader, are not reported as readers; only the paths
+they write are (``evaluate-write``), so the audit knows which files hold test items by
+design. This file is plain Python with no imports from the harness, so it costs a few
+milliseconds per start.
 """
 
 from __future__ import annotations
@@ -50,8 +52,7 @@ def _install() -> None:
         return
     watched = tuple(p for p in os.environ.get("PTB_ACCESS_WATCH", "").split(os.pathsep) if p)
     script = os.path.realpath(os.environ.get("PTB_ACCESS_EXEMPT", "")) or None
-    if script and _exempt(script):
-        return
+    evaluator = bool(script and _exempt(script))
     command = " ".join(_cmdline(os.getpid()))[:1000]
     busy: list[int] = []
 
@@ -77,6 +78,16 @@ def _install() -> None:
         finally:
             busy.clear()
 
+    def evaluator_hook(event: str, args: tuple[Any, ...]) -> None:
+        # The legitimate reader: what it writes (logs, sample buffers) holds test items
+        # by design, so its output paths are recorded for the audit to tell them apart.
+        if event == "open" and args and isinstance(args[0], (str, bytes)):
+            mode, flags = (args[1] if len(args) > 1 else "") or "", args[2] if len(args) > 2 else 0
+            if any(c in str(mode) for c in "wax+") or (flags or 0) & (os.O_WRONLY | os.O_RDWR):
+                write("evaluate-write", os.path.realpath(os.fsdecode(args[0])))
+        elif event == "sqlite3.connect" and args and isinstance(args[0], (str, bytes)):
+            write("evaluate-write", os.path.realpath(os.fsdecode(args[0])))
+
     def hook(event: str, args: tuple[Any, ...]) -> None:
         if event == "posttrainbench.test_split":
             write(event, args[0] if args else "")
@@ -85,7 +96,7 @@ def _install() -> None:
             if path.startswith(watched) or os.path.realpath(path).startswith(watched):
                 write(event, path)
 
-    sys.addaudithook(hook)
+    sys.addaudithook(evaluator_hook if evaluator else hook)
 
 
 _install()
