@@ -34,6 +34,15 @@ def _parent(pid: int) -> int:
         return 0
 
 
+def _path(value: object) -> str | None:
+    if isinstance(value, (str, bytes, os.PathLike)):
+        try:
+            return os.fsdecode(value)
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
 def _exempt(script: str) -> bool:
     pid = os.getpid()
     for _ in range(64):
@@ -81,18 +90,20 @@ def _install() -> None:
     def evaluator_hook(event: str, args: tuple[Any, ...]) -> None:
         # The legitimate reader: what it writes (logs, sample buffers) holds test items
         # by design, so its output paths are recorded for the audit to tell them apart.
-        if event == "open" and args and isinstance(args[0], (str, bytes)):
+        path = _path(args[0]) if args else None
+        if path is None:
+            return
+        if event == "open":
             mode, flags = (args[1] if len(args) > 1 else "") or "", args[2] if len(args) > 2 else 0
             if any(c in str(mode) for c in "wax+") or (flags or 0) & (os.O_WRONLY | os.O_RDWR):
-                write("evaluate-write", os.path.realpath(os.fsdecode(args[0])))
-        elif event == "sqlite3.connect" and args and isinstance(args[0], (str, bytes)):
-            write("evaluate-write", os.path.realpath(os.fsdecode(args[0])))
+                write("evaluate-write", os.path.realpath(path))
+        elif event == "sqlite3.connect":
+            write("evaluate-write", os.path.realpath(path))
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
         if event == "posttrainbench.test_split":
             write(event, args[0] if args else "")
-        elif event == "open" and watched and args and isinstance(args[0], (str, bytes)):
-            path = os.fsdecode(args[0])
+        elif event == "open" and watched and args and (path := _path(args[0])) is not None:
             if path.startswith(watched) or os.path.realpath(path).startswith(watched):
                 write(event, path)
 
