@@ -27,6 +27,11 @@ ensure_command() {
 
 ensure_command bwrap bubblewrap \
   "the default sandbox; without it trials fall back to the unisolated 'process' sandbox"
+# The agent's network (--network internet, the default, or allow): its own namespace whose
+# only way out is a user-mode stack that cannot reach the host's loopback, filtered by nft.
+ensure_command slirp4netns slirp4netns "the agent's network stack (--network internet/allow)"
+ensure_command nft nftables "the agent's network filter (--network internet/allow)"
+ensure_command pasta passt "alternative user-mode network stack (reported by ptb doctor)"
 if [[ -n "$extras" ]]; then
   # The site and dashboard tests drive Debian's Chromium with Playwright (Playwright's own
   # browser download is not used); the SLURM executor's tests start a one-node cluster on
@@ -48,4 +53,10 @@ fi
 # CPU-only machine (override with PTB_TORCH, e.g. PTB_TORCH='torch==2.13.0+cu128').
 .venv/bin/pip install -q "${PTB_TORCH:-torch==2.13.0}"
 .venv/bin/pip install -q -e ".${extras}"
+if [[ -n "$extras" ]]; then
+  # Harbor's ATIF models, to validate exported trajectories in the tests. Harbor installs
+  # only on Python >= 3.12; its models import on 3.11 from the wheel itself (a zip).
+  .venv/bin/pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
+    -d .venv/harbor-wheel harbor==0.25.0
+fi
 echo "== ready: .venv/bin/ptb --help"

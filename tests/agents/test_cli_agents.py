@@ -77,9 +77,12 @@ def test_doctor_reports_keys_without_values(tmp_path: Path) -> None:
     assert set(clis) == {"claude-code", "codex", "gemini-cli", "opencode"}
     assert clis["codex"]["pinned"] == "0.169.0"
     assert any(box["sandbox"] == "process" and box["works"] for box in report["sandboxes"])
+    assert report["network"]["policies"]["none"] is True
+    assert set(report["network"]["tools"]) == {"ip", "nsenter", "slirp4netns", "nft"}
     text = ptb("doctor", env=env)
     assert text.returncode == 0 and PLANTED not in text.stdout
     assert "ptb agents install claude-code" in text.stdout
+    assert "Agent network (stack: slirp4netns)" in text.stdout
 
 
 def test_agents_install_rejects_unknown_names() -> None:

@@ -52,4 +52,5 @@ def test_the_default_detectors_pass_an_honest_copy_of_the_base(make_context: Mak
         "test_access",
         "api_usage",
         "lineage",
+        "memorization",
     ]

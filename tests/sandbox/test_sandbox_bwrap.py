@@ -17,12 +17,15 @@ import pytest
 
 import posttrainbench
 from posttrainbench.sandbox import (
+    NO_NETWORK,
     BwrapSandbox,
     HostLayout,
     Mount,
+    NetworkPolicy,
     SandboxRequest,
     build_bwrap_argv,
     host_layout,
+    network_tools,
 )
 
 pytestmark = pytest.mark.timeout(60)
@@ -93,7 +96,7 @@ def pairs(argv: list[str], option: str) -> list[tuple[str, str]]:
 
 
 def test_argv_isolates_and_runs_the_command_last(tmp_path: Path) -> None:
-    request = make_request(tmp_path, ["agent", "--flag"], network=False)
+    request = make_request(tmp_path, ["agent", "--flag"], network=NO_NETWORK)
 
     argv = build_bwrap_argv(request, LAYOUT, bwrap="/usr/bin/bwrap")
 
@@ -270,15 +273,17 @@ def listener() -> Iterator[int]:
         yield server.getsockname()[1]
 
 
-@pytest.mark.parametrize("network", [True, False])
-def test_network_false_leaves_only_loopback(
-    bwrap: BwrapSandbox, workspace: Path, listener: int, network: bool
+@pytest.mark.parametrize("mode", ["internet", "none"])
+def test_no_network_policy_reaches_the_hosts_loopback(
+    bwrap: BwrapSandbox, workspace: Path, listener: int, mode: str
 ) -> None:
-    reached, interfaces = probe(bwrap, workspace, NETWORK_PROBE, str(listener), network=network)
+    if mode != "none" and (reason := network_tools().unavailable_reason()):
+        pytest.skip(reason)
+    policy = NetworkPolicy(mode=mode)  # type: ignore[arg-type]
+    reached, interfaces = probe(bwrap, workspace, NETWORK_PROBE, str(listener), network=policy)
 
-    assert reached is network
-    if not network:
-        assert interfaces == ["lo"]
+    assert not reached
+    assert interfaces == (["lo"] if mode == "none" else ["lo", "tap0"])
 
 
 def test_the_agent_cannot_kill_a_host_process(bwrap: BwrapSandbox, workspace: Path) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from posttrainbench.errors import UserError
 from posttrainbench.sandbox import (
+    NO_NETWORK,
     ApptainerSandbox,
     ContainerSettings,
     Mount,
@@ -51,7 +52,7 @@ SETTINGS = ContainerSettings(
 
 
 def test_podman_argv_isolates_and_mounts_only_the_trial(tmp_path: Path) -> None:
-    req = request(tmp_path, network=False, stdin_path=tmp_path / "prompt.txt")
+    req = request(tmp_path, network=NO_NETWORK, stdin_path=tmp_path / "prompt.txt")
     argv = build_oci_argv(req, SETTINGS, engine="podman", name="ptb-x", env_file=tmp_path / "e")
     assert argv[:6] == ["podman", *SETTINGS.engine_args, "run"]
     for flag in ("--rm", "--init", "--read-only", "--interactive"):
@@ -95,7 +96,7 @@ def test_the_env_file_is_private_and_renumbers_the_gpus(tmp_path: Path) -> None:
 
 
 def test_apptainer_argv_matches_the_published_harness_and_hides_the_env(tmp_path: Path) -> None:
-    req = request(tmp_path, gpus=(1,), network=False)
+    req = request(tmp_path, gpus=(1,), network=NO_NETWORK)
     settings = ContainerSettings(image="/images/agent.sif")
     argv = build_apptainer_argv(req, settings)
     assert argv[:2] == ["apptainer", "exec"]

@@ -18,8 +18,16 @@ from pathlib import Path
 
 import pytest
 
-from posttrainbench.sandbox import ContainerSettings, Mount, PodmanSandbox, SandboxRequest
+from posttrainbench.sandbox import (
+    NO_NETWORK,
+    ContainerSettings,
+    Mount,
+    PodmanSandbox,
+    SandboxRequest,
+    network_tools,
+)
 from posttrainbench.sandbox.containers import host_ulimits
+from posttrainbench.sandbox.network import INTERNET
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -108,7 +116,7 @@ def run(
         "time_limit_s": 60.0,
         "output_path": output,
         "mounts": [Mount(workspace, writable=True)],
-        "network": False,
+        "network": NO_NETWORK,
     }
     request = SandboxRequest(**{**defaults, **options})  # type: ignore[arg-type]
     result = PodmanSandbox(settings).run(request)
@@ -175,11 +183,23 @@ def test_host_paths_not_mounted_are_invisible(settings: ContainerSettings, tmp_p
 
 
 def test_no_network_without_network(settings: ContainerSettings, tmp_path: Path) -> None:
-    code, _, lines = run(settings, tmp_path / "ws", "cat /proc/net/dev", network=False)
+    code, _, lines = run(settings, tmp_path / "ws", "cat /proc/net/dev", network=NO_NETWORK)
 
     assert code == 0
     interfaces = [line.split(":")[0].strip() for line in lines if ":" in line]
     assert interfaces == ["lo"]
+
+
+def test_internet_joins_the_agents_namespace(settings: ContainerSettings, tmp_path: Path) -> None:
+    if reason := network_tools().unavailable_reason():
+        pytest.skip(reason)
+    egress = tmp_path / "egress.jsonl"
+    script = "cat /proc/net/dev"
+    code, _, lines = run(settings, tmp_path / "ws", script, network=INTERNET, egress_log=egress)
+
+    assert code == 0
+    interfaces = [line.split(":")[0].strip() for line in lines if ":" in line]
+    assert sorted(interfaces) == ["lo", "tap0"]  # the stack's interface, not the host's
 
 
 def test_time_limit_kills_the_tree_and_removes_the_container(

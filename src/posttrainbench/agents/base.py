@@ -7,7 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-__all__ = ["Agent", "AgentContext", "AgentFactory", "AgentInvocation"]
+__all__ = ["CUT_SHORT_FILE", "Agent", "AgentContext", "AgentFactory", "AgentInvocation"]
+
+CUT_SHORT_FILE = ".ptb-cut-short"
+"""A file any agent may write in its workspace to say that the time budget cut its work
+short (its first line says how, e.g. "training stopped at step 117 of 500"). The harness
+copies that line into the trial's result; it never changes a score."""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from posttrainbench.agents.base import AgentContext, AgentInvocation
+from posttrainbench.agents.base import CUT_SHORT_FILE, AgentContext, AgentInvocation
 from posttrainbench.errors import UserError
 
 __all__ = ["CommandAgent", "NoopAgent", "ReferenceAgent"]
@@ -91,6 +91,8 @@ class ReferenceAgent:
             f"{context.deadline:.0f}",
             "--data",
             str(data),
+            "--cut-short-file",
+            str(context.workspace / CUT_SHORT_FILE),
         ]
         if self.steps is not None:
             argv += ["--steps", str(self.steps)]

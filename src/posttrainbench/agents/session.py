@@ -7,6 +7,8 @@ Agents that are CLI scaffolds (``CliAgent``) support all of it; other agents (``
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +16,7 @@ from typing import Any
 
 from posttrainbench._fileio import atomic_write_text
 from posttrainbench._redact import Redactor
-from posttrainbench.agents.base import Agent, AgentContext, AgentInvocation
+from posttrainbench.agents.base import CUT_SHORT_FILE, Agent, AgentContext, AgentInvocation
 from posttrainbench.agents.cli import CliAgent
 from posttrainbench.agents.parsers import HARNESS_STREAM, parse_stream
 from posttrainbench.agents.trace import Trajectory
@@ -24,6 +26,7 @@ __all__ = [
     "agent_secrets",
     "append_harness_event",
     "continuation",
+    "cut_short_of",
     "preflight",
     "trace_of",
     "usage_of",
@@ -125,3 +128,29 @@ def usage_of(trace_path: Path) -> dict[str, Any]:
         "completion_tokens": totals.total_completion_tokens if reported else None,
         "cost_usd": totals.total_cost_usd,
     }
+
+
+_CUT_SHORT_MAX_BYTES = 300
+
+
+def cut_short_of(outcome: str, workspace: Path) -> str | None:
+    """How the time budget cut the agent's work short, or None when it finished.
+
+    An agent stopped at its limit (``timed_out``, ``time_over``) was cut short; one that
+    exited may say so itself in ``CUT_SHORT_FILE`` (the reference recipe does when its
+    deadline stops training). That file is the agent's, so it is read as untrusted text:
+    never through a link, at most a few hundred bytes, first line only.
+    """
+    if outcome in {"timed_out", "time_over"}:
+        return "stopped at the time limit"
+    path = workspace / CUT_SHORT_FILE
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            return None
+        data = handle.read(_CUT_SHORT_MAX_BYTES)
+    line = data.decode("utf-8", errors="replace").strip().splitlines()
+    return line[0][:200] if line else "reported by the agent"

@@ -36,7 +36,7 @@ def lineage(context: AuditContext) -> list[Finding]:
         return []  # no submission: the trial already scores the base score
     candidates = find_candidate_checkpoints(
         [context.workspace, *context.writable_dirs],
-        exclude=[context.final_model, context.base_model],
+        exclude=[context.final_model, context.workspace / "final_model", context.base_model],
     )
     candidates += [path for path in context.reference_models if path.is_dir()]
     thresholds = (

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from posttrainbench.audit.memorization import MemorizationSettings
 from posttrainbench.audit.report import Finding
 from posttrainbench.benchmarks import Benchmark
 from posttrainbench.judge import JudgeSettings
@@ -65,6 +66,8 @@ class AuditSettings(BaseModel):
     """Matched test items a file needs before it is flagged."""
     max_file_bytes: int = Field(default=2 << 30, ge=1)
     """Files larger than this are scanned only up to this many bytes (and said so)."""
+    memorization: MemorizationSettings = Field(default_factory=MemorizationSettings)
+    """The memorization test of the submission against perturbed twins of the test items."""
     llm_judge: LlmJudgeSettings | None = None
     """Run the ``llm_judge`` detector too, with these settings (off by default)."""
 
@@ -112,6 +115,8 @@ class AuditContext:
     """Reads of the test split recorded during solve (``test_access`` detector), if any."""
     instruct_fingerprints: Sequence[Path] = ()
     """Weight fingerprints of the base model's instruct counterpart (``ptb data fetch``)."""
+    egress_log: Path | None = None
+    """The agent's outbound connections (``agent/egress.jsonl``; None: not recorded)."""
     has_submission: bool = True
     """False when collect found no usable ``final_model`` (missing, or linking outside the
     workspace): detectors must not read it then."""

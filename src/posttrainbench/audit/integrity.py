@@ -118,7 +118,8 @@ def _given_findings(context: AuditContext) -> list[Finding]:
                 _finding("info", f"No prepare-time hashes of the {label} files to compare.")
             )
             continue
-        changes = manifest_changes(recorded, file_hashes(folder) if folder.is_dir() else {})
+        hashes = file_hashes(folder, trusted=label == "base model") if folder.is_dir() else {}
+        changes = manifest_changes(recorded, hashes)
         tampered = changes["changed"] + changes["deleted"]
         if tampered:
             names = ", ".join(str(entry["file"]) for entry in tampered[:5])

@@ -16,6 +16,7 @@ DETECTORS: Registry[Detector] = Registry(
         "test_access": "posttrainbench.audit.test_access:test_access",
         "lineage": "posttrainbench.audit._lineage_adapter:lineage",
         "llm_judge": "posttrainbench.audit.llm_judge:llm_judge",
+        "memorization": "posttrainbench.audit.memorization:memorization",
     },
 )
 
@@ -25,6 +26,7 @@ DEFAULT_DETECTORS: tuple[str, ...] = (
     "test_access",
     "api_usage",
     "lineage",
+    "memorization",
 )
 """What the audit phase runs, in this order (``llm_judge`` too when its settings are given)."""
 

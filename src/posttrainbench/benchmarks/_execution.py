@@ -53,7 +53,7 @@ def run_python(program: str, timeout_s: float, *, sandbox: str | None = None) ->
             process, with a warning).
     """
     from posttrainbench._fileio import read_jsonl
-    from posttrainbench.sandbox import Mount, SandboxRequest, get_sandbox
+    from posttrainbench.sandbox import NO_NETWORK, Mount, SandboxRequest, get_sandbox
 
     backend = get_sandbox(sandbox)
     with (
@@ -70,7 +70,7 @@ def run_python(program: str, timeout_s: float, *, sandbox: str | None = None) ->
             time_limit_s=timeout_s,
             output_path=output,
             mounts=[Mount(work, writable=True)],
-            network=False,
+            network=NO_NETWORK,
             kill_grace_s=1.0,
         )
         result = backend.run(request)

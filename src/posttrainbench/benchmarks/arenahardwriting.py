@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING, Any
 from typing_extensions import override
 
 from posttrainbench.benchmarks._url_data import UrlFile
-from posttrainbench.benchmarks.base import GenerationSettings, Judge, JudgedBenchmark, TestItem
+from posttrainbench.benchmarks.base import (
+    GenerationSettings,
+    Judge,
+    JudgedBenchmark,
+    TestItem,
+    TwinPair,
+)
 from posttrainbench.errors import UserError
 
 if TYPE_CHECKING:
@@ -216,6 +222,13 @@ class ArenaHardWriting(JudgedBenchmark):
     def test_items(self) -> list[TestItem]:
         """Prompts with the baseline's answers (the texts the audit looks for)."""
         return [TestItem(i.uid, i.prompt, i.baseline) for i in load_items()]
+
+    @override
+    def memorization_twins(self, seed: int) -> list[TwinPair]:
+        """Prompt and reference lightly rewritten (numbers, a few words)."""
+        from posttrainbench.benchmarks._twins import rewritten_twins
+
+        return rewritten_twins(self.test_items(), seed)
 
     @override
     def judged_task(self, judge: Judge, limit: int | None = None) -> Task:

@@ -24,6 +24,7 @@ from posttrainbench.benchmarks.base import (
     Benchmark,
     GenerationSettings,
     TestItem,
+    TwinPair,
 )
 
 if TYPE_CHECKING:
@@ -186,6 +187,46 @@ def last_integer() -> Scorer:
     return answer_scorer("last_integer_match", extract_last_integer, _same_last_integer)
 
 
+def _twin(item: TestItem, rng: random.Random, taken: frozenset[str]) -> TestItem:
+    """``item`` with fresh numbers drawn from the generator and the answer recomputed.
+
+    Name, object and verb stay; the twin is never a test question (``taken``).
+    """
+    first, second = list(_INTEGER.finditer(item.question))[:2]
+    gains = " more." in item.question
+    while True:
+        x, y = rng.randint(1, MAX_OPERAND), rng.randint(1, MAX_OPERAND)
+        new_start, answer = (x, x + y) if gains else (x + y, x)
+        question = (
+            item.question[: first.start()]
+            + str(new_start)
+            + item.question[first.end() : second.start()]
+            + str(y)
+            + item.question[second.end() :]
+        )
+        if question not in taken:
+            return TestItem(item.id, question, answer_text(str(answer)))
+
+
+def memorization_twins(items: list[TestItem], seed: int) -> list[TwinPair]:
+    """Each item (answered as training data teaches) with a fresh generator draw as twin.
+
+    The twin keeps the item's template (name, object, verb) and draws new numbers, so it
+    is both a perturbed twin and a fresh draw; its answer is recomputed.
+    """
+    from posttrainbench.benchmarks._twins import item_rng
+
+    taken = frozenset(item.question for item in test_split())
+    return [
+        TwinPair(
+            verbatim=TestItem(item.id, item.question, answer_text(item.answer)),
+            twin=_twin(item, item_rng(seed, item.id), taken),
+            answer_recomputed=True,
+        )
+        for item in items
+    ]
+
+
 class Arith(Benchmark):
     """Toy arithmetic word problems (add or subtract two numbers up to 9)."""
 
@@ -216,6 +257,11 @@ class Arith(Benchmark):
         """Fresh draws of the generator (never a test question), answered as trained."""
         items = self.train_items(count + len(self.test_items()), seed=seed)
         return [AllowedExample(item.question, answer_text(item.answer)) for item in items]
+
+    @override
+    def memorization_twins(self, seed: int) -> list[TwinPair]:
+        """Fresh generator draws in each item's template, answers recomputed."""
+        return memorization_twins(self.test_items(), seed)
 
     @override
     def task(self, limit: int | None = None) -> Task:

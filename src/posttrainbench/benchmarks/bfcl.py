@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from typing_extensions import override
 
-from posttrainbench.benchmarks.base import Benchmark, GenerationSettings, TestItem
+from posttrainbench.benchmarks.base import Benchmark, GenerationSettings, TestItem, TwinPair
 from posttrainbench.benchmarks.data import HubDataset
 
 if TYPE_CHECKING:
@@ -174,6 +174,23 @@ class Bfcl(Benchmark):
             )
             for item in bfcl_items()
         ]
+
+    @override
+    def memorization_twins(self, seed: int) -> list[TwinPair]:
+        """Numeric argument values changed in the request and the expected call alike."""
+        from posttrainbench.benchmarks._twins import change_numbers, item_rng, light_rewrite
+
+        pairs = []
+        for item in self.test_items():
+            rng = item_rng(seed, item.id)
+            mapping: dict[str, str] = {}
+            question = change_numbers(item.question, rng, mapping)
+            answer = change_numbers(item.answer, rng, mapping)
+            recomputed = question != item.question
+            if not recomputed:  # no number to change: reword the request, keep the call
+                question = light_rewrite(item.question, rng)
+            pairs.append(TwinPair(item, TestItem(item.id, question, answer), recomputed))
+        return pairs
 
     @override
     def task(self, limit: int | None = None) -> Task:

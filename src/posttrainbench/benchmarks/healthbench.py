@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING, Any
 from typing_extensions import override
 
 from posttrainbench.benchmarks._url_data import UrlFile
-from posttrainbench.benchmarks.base import GenerationSettings, Judge, JudgedBenchmark, TestItem
+from posttrainbench.benchmarks.base import (
+    GenerationSettings,
+    Judge,
+    JudgedBenchmark,
+    TestItem,
+    TwinPair,
+)
 
 if TYPE_CHECKING:
     from inspect_ai import Task
@@ -303,6 +309,13 @@ class HealthBench(JudgedBenchmark):
             )
             for e in load_examples()
         ]
+
+    @override
+    def memorization_twins(self, seed: int) -> list[TwinPair]:
+        """Prompt and reference lightly rewritten (numbers, a few words)."""
+        from posttrainbench.benchmarks._twins import rewritten_twins
+
+        return rewritten_twins(self.test_items(), seed)
 
     @override
     def judged_task(self, judge: Judge, limit: int | None = None) -> Task:

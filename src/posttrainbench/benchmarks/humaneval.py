@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from typing_extensions import override
 
-from posttrainbench.benchmarks.base import Benchmark, GenerationSettings, TestItem
+from posttrainbench.benchmarks.base import Benchmark, GenerationSettings, TestItem, TwinPair
 from posttrainbench.benchmarks.data import PackagedData
 
 if TYPE_CHECKING:
@@ -142,6 +142,19 @@ class HumanEval(Benchmark):
             TestItem(id=problem.task_id, question=problem.prompt, answer=problem.canonical_solution)
             for problem in humaneval_problems()
         ]
+
+    @override
+    def memorization_twins(self, seed: int) -> list[TwinPair]:
+        """Function, arguments and variables renamed in prompt and solution alike."""
+        from posttrainbench.benchmarks._twins import item_rng, rename_identifiers
+
+        pairs = []
+        for item in self.test_items():
+            prompt, solution = rename_identifiers(
+                item.question, item.answer, item_rng(seed, item.id)
+            )
+            pairs.append(TwinPair(item, TestItem(item.id, prompt, solution), True))
+        return pairs
 
     @override
     def task(self, limit: int | None = None) -> Task:

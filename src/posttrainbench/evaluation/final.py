@@ -47,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one evaluation attempt; see the module docstring for the contract."""
+    from posttrainbench.evaluation.progress import register_progress
+
+    register_progress()
     args = _parser().parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     try:

@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from posttrainbench.sandbox.network import INTERNET, NetworkPolicy
+
 __all__ = ["Mount", "Sandbox", "SandboxRequest", "SandboxResult"]
 
 
@@ -42,8 +44,11 @@ class SandboxRequest:
     """Extra paths to expose; ``writable`` ones are the only places the agent can write."""
     stdin_path: Path | None = None
     """File fed to the process's stdin (the prompt, for CLIs that read it there)."""
-    network: bool = True
-    """False cuts the network off (a fresh network namespace), where the backend can."""
+    network: NetworkPolicy = INTERNET
+    """What the agent's network may reach (``internet``, ``none`` or ``allow``); see
+    :mod:`posttrainbench.sandbox.network`."""
+    egress_log: Path | None = None
+    """Where the agent's outbound connections are logged (JSON lines), where the backend can."""
     gpus: Sequence[int] = ()
     """Host GPU indices to expose; the caller sets CUDA_VISIBLE_DEVICES to them, and a
     backend that shows only these devices renumbers it from 0, as CUDA then counts."""

@@ -24,6 +24,7 @@ from typing_extensions import override
 from posttrainbench.errors import UserError
 from posttrainbench.sandbox._runner import Launch, run_tree
 from posttrainbench.sandbox.base import Sandbox, SandboxRequest, SandboxResult
+from posttrainbench.sandbox.network import joined_network
 
 __all__ = ["BwrapSandbox", "HostLayout", "build_bwrap_argv", "host_layout"]
 
@@ -107,8 +108,8 @@ def _isolation_args(request: SandboxRequest) -> list[str]:
     # Dropped, they stay dropped: bwrap sets no_new_privs, so no exec can regain them.
     args = ["--cap-drop", "ALL", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
     args += ["--unshare-cgroup-try", "--die-with-parent", "--new-session"]
-    if not request.network:
-        args.append("--unshare-net")
+    if request.network.isolated:
+        args.append("--unshare-net")  # other policies: the namespace joined_network made
     return args
 
 
@@ -256,7 +257,11 @@ class BwrapSandbox(Sandbox):
         if binary is None or reason is not None:
             raise UserError(f"The bwrap sandbox cannot run here: {reason}")
         env = b"".join(os.fsencode(arg) + b"\0" for arg in bwrap_env_args(_inside_env(request)))
-        with _memory_file("ptb-bwrap-env", env) as env_fd, _memory_file("ptb-bwrap-info") as info:
+        with (
+            _memory_file("ptb-bwrap-env", env) as env_fd,
+            _memory_file("ptb-bwrap-info") as info,
+            joined_network(request.network, request.egress_log) as in_network,
+        ):
             argv = build_bwrap_argv(
                 request,
                 self._layout or host_layout(),
@@ -265,7 +270,7 @@ class BwrapSandbox(Sandbox):
                 info_fd=info,
             )
             launch = Launch(
-                argv=argv,
+                argv=in_network(argv),
                 env={},
                 cwd=Path("/"),
                 # bwrap must survive the SIGTERM: its death would kill the agent at once,

@@ -37,6 +37,7 @@ from typing_extensions import override
 from posttrainbench.errors import UserError
 from posttrainbench.sandbox._runner import Launch, run_tree
 from posttrainbench.sandbox.base import Sandbox, SandboxRequest, SandboxResult
+from posttrainbench.sandbox.network import joined_network
 
 __all__ = [
     "ApptainerSandbox",
@@ -123,7 +124,7 @@ def build_oci_argv(
     """
     argv = [engine, *settings.engine_args, "run", "--rm", "--init", "--name", name]
     argv += ["--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--read-only"]
-    argv += ["--tmpfs", "/tmp", "--network", "bridge" if request.network else "none"]
+    argv += ["--tmpfs", "/tmp", "--network", _oci_network(request, engine)]
     for limit in settings.ulimits:
         argv += ["--ulimit", limit]
     if settings.user:
@@ -144,6 +145,17 @@ def build_oci_argv(
     return argv
 
 
+def _oci_network(request: SandboxRequest, engine: str) -> str:
+    """The OCI ``--network`` of ``request``.
+
+    ``none``, or podman's ``host``: the agent's namespace, in which ``joined_network``
+    starts podman; docker's daemon starts containers outside it (``bridge``).
+    """
+    if request.network.isolated:
+        return "none"
+    return "bridge" if engine == "docker" else "host"
+
+
 def build_apptainer_argv(
     request: SandboxRequest, settings: ContainerSettings, *, apptainer: str = "apptainer"
 ) -> list[str]:
@@ -160,8 +172,8 @@ def build_apptainer_argv(
     argv += ["--writable-tmpfs", "--no-home", "--no-privs"]
     if request.gpus:
         argv.append("--nv")
-    if not request.network:
-        argv += ["--net", "--network", "none"]
+    if request.network.isolated:
+        argv += ["--net", "--network", "none"]  # otherwise: the namespace joined_network made
     for mount in sorted(request.mounts, key=lambda mount: len(mount.inside.parts)):
         argv += ["--bind", f"{mount.source}:{mount.inside}:{'rw' if mount.writable else 'ro'}"]
     argv += ["--pwd", str(request.cwd), settings.image, *request.argv]
@@ -232,17 +244,34 @@ class PodmanSandbox(_ContainerSandbox):
                 request, self.settings, engine=self.binary, name=name, env_file=env_file
             )
             try:
-                return run_tree(Launch(argv=argv, env=dict(os.environ), cwd=Path("/")), request)
+                with joined_network(request.network, request.egress_log) as in_network:
+                    launch = Launch(argv=in_network(argv), env=dict(os.environ), cwd=Path("/"))
+                    return run_tree(launch, request)
             finally:
                 # The engine client may die before its container: remove it in any case.
                 _remove_container(self.binary, self.settings.engine_args, name)
 
 
 class DockerSandbox(PodmanSandbox):
-    """Runs the agent in an OCI container with docker (GPUs by ``--gpus``)."""
+    """Runs the agent in an OCI container with docker (GPUs by ``--gpus``).
+
+    Only with the ``none`` network policy: docker's daemon, not the harness, starts the
+    container, outside the namespace that holds the other policies (the default bridge
+    would let the agent reach the host's services on its gateway address).
+    """
 
     name = "docker"
     binary = "docker"
+
+    @override
+    def run(self, request: SandboxRequest) -> SandboxResult:
+        if not request.network.isolated:
+            raise UserError(
+                f"The docker sandbox cannot hold the network policy '{request.network.mode}' "
+                "(the daemon starts containers outside the agent's network namespace): use "
+                "--network none, or the podman or bwrap sandbox."
+            )
+        return super().run(request)
 
 
 class ApptainerSandbox(_ContainerSandbox):
@@ -255,8 +284,11 @@ class ApptainerSandbox(_ContainerSandbox):
     def run(self, request: SandboxRequest) -> SandboxResult:
         self._check()
         argv = build_apptainer_argv(request, self.settings, apptainer=self.binary)
-        launch = Launch(argv=argv, env=apptainer_environment(request), cwd=Path("/"))
-        return run_tree(launch, request)
+        with joined_network(request.network, request.egress_log) as in_network:
+            launch = Launch(
+                argv=in_network(argv), env=apptainer_environment(request), cwd=Path("/")
+            )
+            return run_tree(launch, request)
 
 
 def _remove_container(engine: str, engine_args: Sequence[str], name: str) -> None:

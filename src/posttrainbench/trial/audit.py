@@ -45,7 +45,7 @@ def audit_context(
     return AuditContext(
         workspace=paths.workspace,
         task_dir=paths.task_dir,
-        final_model=paths.final_model,
+        final_model=paths.submitted_model,
         trace=paths.raw_stream,
         base_model=base_model,
         benchmark=benchmark,
@@ -58,6 +58,7 @@ def audit_context(
         writable_dirs=tuple(p for p in (paths.agent_tmp, paths.agent_home) if p.is_dir()),
         journal=paths.journal if paths.journal.is_dir() else None,
         access_log=paths.test_access if paths.test_access.is_file() else None,
+        egress_log=paths.egress,
         has_submission=_collected(paths),
         settings=settings or AuditSettings(),
     )
@@ -126,10 +127,11 @@ def record_instruct_fingerprints(log: Callable[[str], None] = print) -> list[Pat
 
 
 def _collected(paths: TrialPaths) -> bool:
-    """Whether collect accepted final_model (it rejects links that leave the workspace)."""
+    """Whether collect accepted final_model and took its snapshot (the only copy audited)."""
     if paths.submission.is_file():
-        return bool(json.loads(paths.submission.read_text(encoding="utf-8")).get("present"))
-    return paths.final_model.is_dir() and not paths.final_model.is_symlink()
+        record = json.loads(paths.submission.read_text(encoding="utf-8"))
+        return bool(record.get("present")) and paths.submitted_model.is_dir()
+    return False
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,12 @@ from typing import Any
 
 from posttrainbench import __version__
 from posttrainbench._fileio import atomic_write_text
-from posttrainbench.agents import Agent, AgentContext, get_agent
+from posttrainbench._redact import Redactor
+from posttrainbench.agents import Agent, AgentContext, get_agent, join_agent
 from posttrainbench.agents.session import (
     agent_secrets,
     continuation,
+    cut_short_of,
     preflight,
     usage_of,
     write_trace,
@@ -38,11 +40,14 @@ from posttrainbench.trial.failpoints import failpoint
 from posttrainbench.trial.follow import StreamFollower
 from posttrainbench.trial.journal_watch import JournalWatcher
 from posttrainbench.trial.layout import RUN_FORMAT_VERSION, TrialPaths
-from posttrainbench.trial.manifest import UnsafeLinkError, manifest
+from posttrainbench.trial.lock import TrialLock
+from posttrainbench.trial.manifest import manifest
 from posttrainbench.trial.monitor import ResourceMonitor
 from posttrainbench.trial.provenance import provenance
 from posttrainbench.trial.scoring import base_score, evaluate_submission
+from posttrainbench.trial.scrub import redact_stream, scrub_run_dir
 from posttrainbench.trial.spec import TrialSpec
+from posttrainbench.trial.submission import SubmissionRecord, snapshot_submission
 from posttrainbench.trial.workspace import prepare_workspace
 
 __all__ = ["TrialRunner", "index_path", "trial_dir"]
@@ -77,6 +82,8 @@ class TrialRunner:
     """Pass each line the agent prints to ``log`` as it comes (for demos)."""
     plant_honeytokens: bool = False
     """Plant decoy API keys in the agent's environment; the audit flags any use of them."""
+    keep_checkpoints: bool = False
+    """Keep the workspace's model folders other than final_model (dropped at finalize)."""
 
     def __post_init__(self) -> None:
         # Agents run elsewhere (their cwd is the workspace): every path must be absolute.
@@ -93,22 +100,29 @@ class TrialRunner:
             preflight(self.agent)  # a missing CLI or key fails before anything is written
 
     def run(self) -> TrialResult:
-        """Run every unfinished phase in order and return the result."""
-        self._open_run_dir()
-        for phase in PHASES:
-            if self.events.ended(phase) is not None:
-                continue
-            attempt = self.events.start(phase)
-            self._index(phase.value)
-            self.log(
-                f"[{self.spec.trial_id}] {phase.value}"
-                + (f" (resumed, attempt {attempt})" if attempt > 1 else "")
-            )
-            failpoint(f"{phase.value}.start")
-            outcome, data = getattr(self, f"_{phase.value}")()
-            failpoint(f"{phase.value}.before_end")
-            self.events.end(phase, outcome, data)
-        self._index("done")
+        """Run every unfinished phase in order and return the result.
+
+        The trial's lock is held from before prepare to the end of finalize: a second
+        harness on the same trial stops at once with ``TrialBusyError``.
+        """
+        self._make_root()
+        with TrialLock(self.paths.lock, self.spec.trial_id, self.paths.events) as lock:
+            self._open_run_dir()
+            for phase in PHASES:
+                if self.events.ended(phase) is not None:
+                    continue
+                lock.check()
+                attempt = self.events.start(phase)
+                self._index(phase.value)
+                self.log(
+                    f"[{self.spec.trial_id}] {phase.value}"
+                    + (f" (resumed, attempt {attempt})" if attempt > 1 else "")
+                )
+                failpoint(f"{phase.value}.start")
+                outcome, data = getattr(self, f"_{phase.value}")()
+                failpoint(f"{phase.value}.before_end")
+                self.events.end(phase, outcome, data)
+            self._index("done")
         return TrialResult.model_validate_json(self.paths.result.read_text())
 
     # -- run directory ---------------------------------------------------------------------
@@ -118,13 +132,6 @@ class TrialRunner:
         if trial_json.exists():
             self._check_existing(json.loads(trial_json.read_text()))
             return
-        try:
-            self.paths.root.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise UserError(
-                f"Cannot create the run directory {self.paths.root}: {error}. "
-                "Choose a writable --runs-dir."
-            ) from error
         record = {
             "format_version": RUN_FORMAT_VERSION,
             "trial_id": self.spec.trial_id,
@@ -136,6 +143,15 @@ class TrialRunner:
             "provenance": provenance(),
         }
         atomic_write_text(trial_json, json.dumps(record, indent=2))
+
+    def _make_root(self) -> None:
+        try:
+            self.paths.root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UserError(
+                f"Cannot create the run directory {self.paths.root}: {error}. "
+                "Choose a writable --runs-dir."
+            ) from error
 
     def _check_existing(self, record: dict[str, Any]) -> None:
         version = record.get("format_version")
@@ -151,7 +167,7 @@ class TrialRunner:
 
     def _index(self, phase: str) -> None:
         spec = self.spec
-        agent = f"{spec.agent}:{spec.agent_config}" if spec.agent_config else spec.agent
+        agent = join_agent(spec.agent, spec.agent_config)
         self.store.upsert_trial(
             TrialRow(
                 spec.trial_id,
@@ -260,11 +276,13 @@ class TrialRunner:
             stdin_path=invocation.stdin_path,
             gpus=tuple(gpu_ids),
             secrets=tuple(agent_secrets(self.agent, env)),
+            network=self.spec.network,
+            egress_log=paths.egress,
         )
         paths.agent_dir.mkdir(parents=True, exist_ok=True)
         self.log(
             f"[{self.spec.trial_id}] agent running in sandbox '{self.sandbox.name}' "
-            f"(limit {time_limit / 60:.1f} min)"
+            f"(limit {time_limit / 60:.1f} min, network {self.spec.network.describe()})"
         )
         follower = StreamFollower(paths.raw_stream, self.log) if self.echo_agent else nullcontext()
         watched = [paths.workspace, paths.agent_tmp, paths.agent_home]
@@ -314,6 +332,8 @@ class TrialRunner:
 
     def _write_trace(self) -> None:
         secrets = agent_secrets(self.agent, dict(os.environ))
+        if self.paths.raw_stream.is_file():
+            redact_stream(self.paths.raw_stream, Redactor(secrets))  # cut across records too
         write_trace(self.agent, self.spec.agent, self.paths.raw_stream, self.paths.trace, secrets)
 
     def _agent_mounts(self) -> list[Mount]:
@@ -330,16 +350,14 @@ class TrialRunner:
         ]
 
     def _collect(self) -> PhaseResult:
-        final_model = self.paths.final_model
-        if not final_model.is_dir():
-            record: dict[str, Any] = {"present": False, "reason": "no final_model directory"}
-        else:
-            try:
-                record = {"present": True, "files": manifest(final_model)}
-            except UnsafeLinkError as error:
-                record = {"present": False, "reason": f"rejected: {error}"}
-        atomic_write_text(self.paths.submission, json.dumps(record, indent=2))
-        return ("ok" if record["present"] else "missing"), {"present": record["present"]}
+        record = snapshot_submission(self.paths)
+        record.save(self.paths)
+        if record.reason:
+            self.log(f"[{self.spec.trial_id}] submission: {record.reason}")
+        data: dict[str, Any] = {"present": record.present}
+        if record.reason:
+            data["reason"] = record.reason
+        return ("ok" if record.present else "missing"), data
 
     def _audit(self) -> PhaseResult:
         context = audit_context(
@@ -374,13 +392,13 @@ class TrialRunner:
         }
 
     def _score(self) -> dict[str, Any]:
-        submission = json.loads(self.paths.submission.read_text())
+        submission = SubmissionRecord.load(self.paths)
         raw = error = None
-        if submission["present"]:
+        if submission.present:
             for leftover in self.paths.eval_dir.glob("attempt-*"):
                 shutil.rmtree(leftover)
             outcome = evaluate_submission(
-                self.paths.final_model,
+                self.paths.submitted_model,
                 self.spec.benchmark,
                 self.model.family,
                 self.paths.eval_dir,
@@ -390,7 +408,7 @@ class TrialRunner:
             )
             raw, error = outcome.metrics, outcome.error
         else:
-            error = submission["reason"]
+            error = submission.reason
         audit = AuditReport.model_validate_json(self.paths.audit.read_text())
         reason = error if raw is None else None
         # A baseline's model is the harness's choice (the instruct model is "not a
@@ -415,6 +433,8 @@ class TrialRunner:
         }
 
     def _finalize(self) -> PhaseResult:
+        secrets = agent_secrets(self.agent, dict(os.environ))
+        kept = scrub_run_dir(self.paths, secrets, keep_checkpoints=self.keep_checkpoints)
         spec, scored = self.spec, json.loads(self.paths.eval_outcome.read_text())
         solve = self._phase_data(Phase.SOLVE)
         raw = scored["raw"]
@@ -438,8 +458,9 @@ class TrialRunner:
             harness_version=__version__,
             finished_at=utc_now(),
             **usage_of(self.paths.trace),
+            cut_short=cut_short_of(solve["outcome"], self.paths.workspace),
         )
         if not self.paths.result.exists():
             atomic_write_text(self.paths.result, result.model_dump_json(indent=2))
         self.store.upsert_result(TrialResult.model_validate_json(self.paths.result.read_text()))
-        return "ok", {"score": result.score}
+        return "ok", {"score": result.score, "kept": kept}

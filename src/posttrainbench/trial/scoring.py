@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from posttrainbench.benchmarks import get_benchmark
 from posttrainbench.catalog import ModelFamily, ResolvedModel
 from posttrainbench.evaluation import Metrics
 from posttrainbench.evaluation.final import EXIT_MODEL_UNUSABLE
+from posttrainbench.evaluation.progress import PROGRESS_PREFIX
+from posttrainbench.trial.follow import LineFollower
 from posttrainbench.trial.manifest import fingerprint
 
 __all__ = ["EvaluationOutcome", "base_score", "evaluate_submission"]
@@ -45,6 +48,7 @@ def _attempt(
     out: Path,
     max_tokens: int,
     few_shot: int = 0,
+    log: Callable[[str], None] | None = None,
 ) -> tuple[Metrics | None, str, bool]:
     """One evaluation in a fresh process: (metrics, error, whether retrying can help)."""
     shutil.rmtree(out, ignore_errors=True)
@@ -61,10 +65,15 @@ def _attempt(
     ]
     if few_shot:
         argv.append(f"--few-shot={few_shot}")
-    with (out / "process.log").open("w", encoding="utf-8") as log:
+    progress = LineFollower(out / "process.log", log, PROGRESS_PREFIX) if log else nullcontext()
+    with (out / "process.log").open("w", encoding="utf-8") as log_file, progress:
         try:
             code = subprocess.run(
-                argv, stdout=log, stderr=subprocess.STDOUT, timeout=ATTEMPT_TIMEOUT_S, check=False
+                argv,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                timeout=ATTEMPT_TIMEOUT_S,
+                check=False,
             ).returncode
         except subprocess.TimeoutExpired:
             return None, f"timed out after {ATTEMPT_TIMEOUT_S} s", True
@@ -98,7 +107,7 @@ def evaluate_submission(
         log(f"evaluating {model_dir.name} on {benchmark.id} (attempt {number}/{len(ladder)})")
         out = eval_dir / f"attempt-{number}"
         metrics, error, retry = _attempt(
-            model_dir, benchmark_name, family, out, max_tokens, few_shot
+            model_dir, benchmark_name, family, out, max_tokens, few_shot, log
         )
         if metrics is not None:
             return EvaluationOutcome(metrics=metrics, error=None)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from posttrainbench.sandbox.network import INTERNET, NetworkPolicy
+
 __all__ = ["TrialSpec", "slug"]
 
 _SLUG = re.compile(r"[^a-z0-9.]+")
@@ -47,6 +49,9 @@ class TrialSpec(BaseModel):
     audit_llm_judge: bool = False
     """Also ask the LLM judge (``PTB_JUDGE_*`` settings) about the trial in the audit phase;
     not part of the identity."""
+    network: NetworkPolicy = INTERNET
+    """What the agent's network may reach; part of the identity unless it is the default
+    (so trials recorded before the policy existed keep their ids)."""
 
     @field_validator("model")
     @classmethod
@@ -64,7 +69,10 @@ class TrialSpec(BaseModel):
 
     def identity(self) -> dict[str, object]:
         """The fields that make two specs the same trial."""
-        return self.model_dump(exclude={"sandbox", "honeytokens", "audit_llm_judge"})
+        exclude = {"sandbox", "honeytokens", "audit_llm_judge"}
+        if self.network == INTERNET:
+            exclude.add("network")
+        return self.model_dump(exclude=exclude)
 
     @property
     def trial_id(self) -> str:
