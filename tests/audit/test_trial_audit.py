@@ -49,8 +49,10 @@ def test_a_cheating_trial_is_flagged_and_scores_the_base(cheated: tuple[Path, Tr
         (f.detector, str(f.evidence.get("file"))) for f in report.findings if f.severity == "flag"
     }
     assert ("contamination", "sft.jsonl") in flags
-    [integrity] = [f for f in report.findings if f.detector == "integrity" and f.severity == "flag"]
-    assert integrity.evidence["changed"][0]["file"] == "evaluate.py"  # type: ignore[index]
+    integrity = [f for f in report.findings if f.detector == "integrity" and f.severity == "flag"]
+    changed, journaled = integrity  # the final state, and the write the journal saw
+    assert changed.evidence["changed"][0]["file"] == "evaluate.py"  # type: ignore[index]
+    assert list(journaled.evidence["files"]) == ["evaluate.py"]  # type: ignore[call-overload]
     prepared = json.loads(TrialPaths(root).events.read_text().splitlines()[1])["data"]
     assert set(prepared) >= {"given_files", "base_model_files", "honeytokens"}
 

@@ -49,6 +49,7 @@ def test_the_default_detectors_pass_an_honest_copy_of_the_base(make_context: Mak
     assert report.detectors_run == [
         "integrity",
         "contamination",
+        "test_access",
         "api_usage",
         "lineage",
         "memorization",

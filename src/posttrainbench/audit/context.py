@@ -107,6 +107,14 @@ class AuditContext:
     reference_models: Sequence[Path] = ()
     """Checkpoints outside the workspace the agent could have fetched (the base model's
     instruct counterpart in the host HF cache): lineage compares the submission with them."""
+    writable_dirs: Sequence[Path] = ()
+    """Other folders the agent could write (its /tmp and $HOME), scanned like the workspace."""
+    journal: Path | None = None
+    """The write journal of solve (copies of files written, kept after deletion), if any."""
+    access_log: Path | None = None
+    """Reads of the test split recorded during solve (``test_access`` detector), if any."""
+    instruct_fingerprints: Sequence[Path] = ()
+    """Weight fingerprints of the base model's instruct counterpart (``ptb data fetch``)."""
     egress_log: Path | None = None
     """The agent's outbound connections (``agent/egress.jsonl``; None: not recorded)."""
     has_submission: bool = True

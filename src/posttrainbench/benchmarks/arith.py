@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import re
+import sys
 from typing import TYPE_CHECKING, Any
 
 from typing_extensions import override
@@ -120,7 +121,15 @@ def _draw(n: int, seed: int, prefix: str, exclude: frozenset[str]) -> list[TestI
 
 
 def test_split() -> list[TestItem]:
-    """The fixed held-out test split (``TEST_SIZE`` items, always the same)."""
+    """The fixed held-out test split (``TEST_SIZE`` items, always the same).
+
+    Raises the ``posttrainbench.test_split`` audit event: the trial records who asked.
+    """
+    sys.audit("posttrainbench.test_split", "arith")
+    return _test_items()
+
+
+def _test_items() -> list[TestItem]:
     return _draw(TEST_SIZE, TEST_SEED, "arith-test", frozenset())
 
 
@@ -136,7 +145,7 @@ def train_split(n: int, seed: int = TRAIN_SEED) -> list[TestItem]:
     """
     if seed == TEST_SEED:
         raise ValueError("The test seed cannot be used for training data.")
-    test_questions = frozenset(item.question for item in test_split())
+    test_questions = frozenset(item.question for item in _test_items())
     return _draw(n, seed, f"arith-train{seed}", test_questions)
 
 

@@ -76,6 +76,9 @@ def data_fetch(ids: BenchmarkIds = None) -> None:
         for source in benchmark.data_sources:
             status = source.fetch()
             log(f"{benchmark.id}: {status.source} @ {status.revision} -> {status.location}")
+    from posttrainbench.trial.audit import record_instruct_fingerprints
+
+    record_instruct_fingerprints(log)  # lineage without the instruct weights on the host
 
 
 @app.command("eval", rich_help_panel=PANEL)

@@ -123,6 +123,16 @@ class TrialPaths:
         return self.agent_dir / "egress.jsonl"
 
     @property
+    def test_access(self) -> Path:
+        """Reads of the test split by the agent's processes (evaluate.py runs excepted)."""
+        return self.agent_dir / "test_access.jsonl"
+
+    @property
+    def access_fifo(self) -> Path:
+        """The pipe the agent's Python audit hook writes test-split reads to (solve only)."""
+        return self.root / ".access.fifo"
+
+    @property
     def audit(self) -> Path:
         """Audit findings and verdict."""
         return self.root / "audit.json"

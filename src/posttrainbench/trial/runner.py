@@ -32,12 +32,14 @@ from posttrainbench.errors import UserError
 from posttrainbench.results import ResultStore, TrialResult, TrialRow
 from posttrainbench.sandbox import Mount, SandboxRequest, SandboxResult, get_sandbox
 from posttrainbench.sandbox.limits import default_limits
+from posttrainbench.trial.access_log import AccessRecorder
 from posttrainbench.trial.agent_data import CACHE_ENV, build_agent_data
 from posttrainbench.trial.agent_env import agent_environment, assigned_gpus, honeytokens
-from posttrainbench.trial.audit import audit_context, reference_models
+from posttrainbench.trial.audit import audit_context, instruct_fingerprints, reference_models
 from posttrainbench.trial.events import PHASES, EventLog, Phase, utc_now
 from posttrainbench.trial.failpoints import failpoint
 from posttrainbench.trial.follow import StreamFollower
+from posttrainbench.trial.journal_watch import JournalWatcher
 from posttrainbench.trial.layout import RUN_FORMAT_VERSION, TrialPaths
 from posttrainbench.trial.lock import TrialLock
 from posttrainbench.trial.manifest import manifest
@@ -260,13 +262,24 @@ class TrialRunner:
             private.mkdir(exist_ok=True)
         if "agent_data_files" in prepared:
             env[CACHE_ENV] = str(paths.agent_data)  # task/evaluate.py reads only these files
+        recorder = AccessRecorder(
+            paths.access_fifo,
+            paths.test_access,
+            watched=[paths.agent_data, *map(Path, prepared.get("agent_data_files") or ())],
+            exempt=paths.task_dir / "evaluate.py",
+        )
+        env.update(recorder.env(env.get("PYTHONPATH")))
         request = SandboxRequest(
             argv=list(invocation.argv),
             cwd=paths.workspace,
             env=env,
             time_limit_s=time_limit,
             output_path=paths.raw_stream,
-            mounts=[*self._agent_mounts(), *map(Mount, invocation.mounts)],
+            mounts=[
+                *self._agent_mounts(),
+                *map(Mount, invocation.mounts),
+                Mount(paths.access_fifo, writable=True),
+            ],
             stdin_path=invocation.stdin_path,
             gpus=tuple(gpu_ids),
             secrets=tuple(agent_secrets(self.agent, env)),
@@ -285,7 +298,13 @@ class TrialRunner:
         monitor = ResourceMonitor(
             paths.monitor, paths.workspace, self.monitor_interval_s, paths.monitor_peaks
         )
-        with monitor, follower:
+        watched = [paths.workspace, paths.agent_tmp, paths.agent_home]
+        with (
+            monitor,
+            follower,
+            JournalWatcher(paths.journal, watched),  # what the agent writes, even if deleted
+            recorder,  # reads of the test split, by process
+        ):
             result = self.sandbox.run(request)
             result, resumes = self._continue_agent(context, request, result, deadline)
         outcome = (
@@ -375,10 +394,15 @@ class TrialRunner:
                 else None
             ),
             references=reference_models(self.spec.model),
+            fingerprints=self.instruct_fingerprints(),
         )
         report = run_audit(context)
         atomic_write_text(self.paths.audit, report.model_dump_json(indent=2))
         return report.verdict, {"verdict": report.verdict}
+
+    def instruct_fingerprints(self) -> list[Path]:
+        """Weight fingerprints lineage compares the submission with (see ``trial.audit``)."""
+        return instruct_fingerprints(self.spec.model)
 
     def _evaluate(self) -> PhaseResult:
         if not self.paths.eval_outcome.exists():
