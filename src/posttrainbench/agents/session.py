@@ -1,7 +1,8 @@
 """What the trial runner asks of any agent around its run: checks, resumes, trace, secrets.
 
-Agents that are CLI scaffolds (``CliAgent``) support all of it; other agents (``noop``,
-``reference``, ``command``) have no session to resume, and their output is kept as logs.
+Each question goes to the agent's own member of the ``Agent`` contract (defaults there):
+CLI scaffolds resume sessions and parse their stream format; ``noop``, ``reference`` and
+``command`` have no session to resume, and each line they print is a step of the trace.
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ from typing import Any
 from posttrainbench._fileio import atomic_write_text
 from posttrainbench._redact import Redactor
 from posttrainbench.agents.base import CUT_SHORT_FILE, Agent, AgentContext, AgentInvocation
-from posttrainbench.agents.cli import CliAgent
-from posttrainbench.agents.parsers import HARNESS_STREAM, parse_stream
+from posttrainbench.agents.parsers import HARNESS_STREAM
 from posttrainbench.agents.trace import Trajectory
 
 __all__ = [
@@ -42,15 +42,12 @@ CONTINUE_MESSAGE = (
 
 def preflight(agent: Agent) -> None:
     """Raise a ``UserError`` when ``agent`` cannot start here (CLI missing, key unset)."""
-    if isinstance(agent, CliAgent):
-        agent.preflight()
+    agent.preflight()
 
 
 def agent_secrets(agent: Agent, env: dict[str, str]) -> list[str]:
     """Values to redact from everything stored: the agent's keys, tokens, credentials."""
-    if isinstance(agent, CliAgent):
-        return agent.secrets()  # its keys and tokens, not its base URL
-    return [env[key] for key in agent.env_keys if key in env]
+    return agent.secrets(env)
 
 
 def continuation(
@@ -67,11 +64,11 @@ def continuation(
     left and fewer than ``max_resumes`` resumes happened; the message is written to
     ``message_path`` and a ``resume`` record is appended to the raw stream.
     """
-    if not isinstance(agent, CliAgent) or agent.continue_min is None:
+    if agent.continue_min is None:
         return None
     if remaining_s <= agent.continue_min * 60 or resumes >= agent.max_resumes:
         return None
-    session = agent.parse_trace(raw_stream).session_id
+    session = agent.parse_trace(raw_stream, "").session_id
     message = CONTINUE_MESSAGE.format(minutes=int(remaining_s // 60))
     atomic_write_text(message_path, message + "\n")
     append_harness_event(
@@ -99,10 +96,8 @@ def append_harness_event(raw_stream: Path, event: dict[str, Any]) -> None:
 
 
 def trace_of(agent: Agent, agent_name: str, raw_stream: Path) -> Trajectory:
-    """Parse ``raw_stream`` with the agent's stream format (plain lines for non-CLI agents)."""
-    if isinstance(agent, CliAgent):
-        return agent.parse_trace(raw_stream)
-    return parse_stream(raw_stream, "plain", agent_name)
+    """Parse ``raw_stream`` with the agent's stream format (plain lines by default)."""
+    return agent.parse_trace(raw_stream, agent_name)
 
 
 def write_trace(

@@ -426,7 +426,7 @@ class TrialRunner:
                 self.paths.eval_dir,
                 self.log,
                 # Baseline rows (agents.baselines) score with few-shot examples.
-                few_shot=int(getattr(self.agent, "eval_few_shot", 0)),
+                few_shot=self.agent.eval_few_shot,
                 base_dir=self.model.path,
                 protocol=self.spec.protocol,
             )
@@ -437,7 +437,7 @@ class TrialRunner:
         reason = error if raw is None else None
         # A baseline's model is the harness's choice (the instruct model is "not a
         # fine-tune" by design): its audit is recorded but never replaces its score.
-        trusted = bool(getattr(self.agent, "harness_submission", False))
+        trusted = self.agent.harness_submission
         if audit.verdict in {"flagged", "error"} and not trusted:
             # Keep an evaluation failure visible next to the audit's verdict.
             reason = f"audit verdict {audit.verdict}" + (f"; {reason}" if reason else "")
