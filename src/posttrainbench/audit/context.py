@@ -117,6 +117,9 @@ class AuditContext:
     """Weight fingerprints of the base model's instruct counterpart (``ptb data fetch``)."""
     egress_log: Path | None = None
     """The agent's outbound connections (``agent/egress.jsonl``; None: not recorded)."""
+    twin_seed: int | None = None
+    """The trial's secret seed of the memorization test's twins (drawn at prepare, never
+    shown to the agent); None: ``MemorizationSettings.seed``."""
     has_submission: bool = True
     """False when collect found no usable ``final_model`` (missing, or linking outside the
     workspace): detectors must not read it then."""

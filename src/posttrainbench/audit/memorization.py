@@ -61,7 +61,8 @@ class MemorizationSettings(BaseModel):
     """Smallest mean gap (nats per token, verbatim minus twin) that flags. On the toy
     calibration the largest honest gap was +0.047 (p = 0.012), a flagged cheat +0.11."""
     seed: int = 0
-    """Seed of the twins."""
+    """Seed of the twins when the trial has no secret seed of its own (trials draw one at
+    prepare: ``AuditContext.twin_seed``)."""
     max_items: int | None = Field(default=None, ge=1)
     """Test at most this many items (a seeded sample), e.g. for a CPU host; None: all."""
     max_tokens: int = Field(default=1024, ge=16)
@@ -159,7 +160,8 @@ def memorization(context: AuditContext) -> list[Finding]:
     if not context.has_submission or not context.final_model.is_dir():
         return []  # no submission: the trial already scores the base score
     settings = context.settings.memorization
-    pairs = context.benchmark.memorization_twins(settings.seed)
+    seed = settings.seed if context.twin_seed is None else context.twin_seed
+    pairs = context.benchmark.memorization_twins(seed)
     findings, _ = memorization_findings(context.base_model, context.final_model, pairs, settings)
     return findings
 

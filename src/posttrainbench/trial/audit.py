@@ -60,6 +60,7 @@ def audit_context(
         access_log=paths.test_access if paths.test_access.is_file() else None,
         egress_log=paths.egress,
         has_submission=_collected(paths),
+        twin_seed=prepared.get("twin_seed"),
         settings=settings or AuditSettings(),
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import sys
 import time
@@ -204,6 +205,9 @@ class TrialRunner:
             "given_files": prepared.given_files,
             # Compared after solve by the integrity detector: the base must stay untouched.
             "base_model_files": manifest(self.model.path),
+            # Seeds the memorization test's twins: drawn per trial and kept outside the
+            # sandbox, so an agent that reads the harness code cannot train on the twins.
+            "twin_seed": secrets.randbits(63),
         }
         if self.benchmark.data_sources:
             agent_data = build_agent_data(self.benchmark, self.paths.agent_data)
