@@ -170,6 +170,39 @@ def ended_by_limit(kind: str) -> Check:
     return check
 
 
+_REFUSALS = (
+    "File too large",  # RLIMIT_FSIZE: no single file outgrows the disk limit
+    "No space left on device",
+    "Read-only file system",
+    "Permission denied",
+    "Disk quota exceeded",
+)
+
+
+def contained(kind: str) -> Check:
+    """Held when the ``kind`` limit ended the agent, or the kernel refused the writes first.
+
+    Either way the trial finished and the host kept what it had: a limit recorded with its
+    peak, or the agent's own error (``File too large``, a read-only or missing mount).
+    """
+    by_limit = ended_by_limit(kind)
+
+    def check(outcome: Outcome) -> Verdict:
+        verdict = by_limit(outcome)
+        if verdict.held or not outcome.finished:
+            return verdict
+        try:
+            output = outcome.paths.raw_stream.read_text(errors="replace")
+        except OSError:
+            output = ""
+        refusal = next((text for text in _REFUSALS if text in output), None)
+        if refusal is None:
+            return verdict
+        return Verdict(True, f"refused by the kernel: {refusal}; {verdict.evidence}"[:300])
+
+    return check
+
+
 def finishes(extra_check: Callable[[Outcome], str | None] | None = None) -> Check:
     """Held when the trial reached finalize (and ``extra_check`` found nothing wrong)."""
 
@@ -321,9 +354,9 @@ ATTACKS: tuple[Attack, ...] = (
            ended_by_limit("processes")),
     Attack("memory-bomb", "resources", "hardening", _script("memory-bomb"),
            ended_by_limit("memory"), fast=True),
-    Attack("shm-bomb", "resources", "hardening", _script("shm-bomb"), ended_by_limit("memory")),
+    Attack("shm-bomb", "resources", "hardening", _script("shm-bomb"), contained("memory")),
     Attack("disk-fill-workspace", "resources", "hardening", _script("disk-fill"),
-           ended_by_limit("disk")),
+           contained("disk")),
     Attack("disk-fill-tmp", "resources", "hardening", _script("tmp-fill"), ended_by_limit("disk")),
     Attack("huge-sparse-file", "hostile files", "hardening", _script("sparse-file"),
            no_evidence_of("sparse file made")),
