@@ -78,6 +78,9 @@ def run_python(
         tempfile.TemporaryDirectory(prefix="ptb-exec-log-") as logs,
     ):
         work = Path(scratch)
+        # mkdtemp makes it 0700: bwrap, root without CAP_DAC_OVERRIDE once it has dropped
+        # to the agent's capabilities, must still be able to enter it as the cwd.
+        work.chmod(0o711)
         (work / _PROGRAM).write_text(program, encoding="utf-8")
         for name, text in (files or {}).items():
             (work / name).write_text(text, encoding="utf-8")
