@@ -45,9 +45,12 @@ def test_harness_template_stops_at_the_turn_end_and_decodes_greedily(smollm2: Pa
     assert len(reply) < 64 and "5" in tokenizer.decode(reply, skip_special_tokens=True)
 
 
-@pytest.mark.parametrize(("benchmark", "limit"), [("humaneval", 20), ("arith", 24)])
+@pytest.mark.timeout(3600)  # CPU generation: one batch runs until its longest answer ends
+@pytest.mark.parametrize(
+    ("benchmark", "limit", "max_tokens"), [("humaneval", 10, 512), ("arith", 24, None)]
+)
 def test_ptb_eval_on_real_weights(
-    smollm2: Path, tmp_path: Path, benchmark: str, limit: int
+    smollm2: Path, tmp_path: Path, benchmark: str, limit: int, max_tokens: int | None
 ) -> None:
     from inspect_ai.log import read_eval_log
 
@@ -55,6 +58,7 @@ def test_ptb_eval_on_real_weights(
 
     out = tmp_path / benchmark
     args = ["eval", str(smollm2), "-b", benchmark, "--limit", str(limit), "--out", str(out)]
+    args += ["--max-tokens", str(max_tokens)] if max_tokens else []
     done = CliRunner().invoke(app, [*args, "--json"])
     assert done.exit_code == 0, done.output
     metrics = json.loads(done.stdout)
@@ -66,6 +70,7 @@ def test_ptb_eval_on_real_weights(
     assert stops.count("stop") > len(stops) / 2, stops
 
 
+@pytest.mark.timeout(3600)
 def test_reference_trial_on_real_weights(smollm2: Path, tmp_path: Path) -> None:
     from posttrainbench.trial import TrialRunner, TrialSpec
 
