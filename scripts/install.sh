@@ -53,4 +53,10 @@ fi
 # CPU-only machine (override with PTB_TORCH, e.g. PTB_TORCH='torch==2.13.0+cu128').
 .venv/bin/pip install -q "${PTB_TORCH:-torch==2.13.0}"
 .venv/bin/pip install -q -e ".${extras}"
+if [[ -n "$extras" ]]; then
+  # Harbor's ATIF models, to validate exported trajectories in the tests. Harbor installs
+  # only on Python >= 3.12; its models import on 3.11 from the wheel itself (a zip).
+  .venv/bin/pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
+    -d .venv/harbor-wheel harbor==0.25.0
+fi
 echo "== ready: .venv/bin/ptb --help"

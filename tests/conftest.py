@@ -38,5 +38,5 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     selected = config.option.markexpr or ""
     for item in items:
         for marker in _OPT_IN_MARKERS:
-            if marker in item.keywords and marker not in selected:
+            if item.get_closest_marker(marker) and marker not in selected:
                 item.add_marker(pytest.mark.skip(reason=f"opt-in tier: run with -m {marker}"))

@@ -135,3 +135,18 @@ def test_no_import_cycle_between_packages() -> None:
 )
 def test_cycle_finder_finds_cycles(graph: dict[str, set[str]], expected: list[list[str]]) -> None:
     assert _cycles(graph) == expected
+
+
+def test_the_trial_package_never_asks_an_agent_what_it_is() -> None:
+    """Capabilities live on the Agent contract: no isinstance or getattr on agents in trial/."""
+    offenders = []
+    for path in sorted((PACKAGE_ROOT / "trial").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+                continue
+            source = ast.unparse(node)
+            if node.func.id == "getattr" and "agent" in ast.unparse(node.args[0]):
+                offenders.append(f"{path.name}:{node.lineno}: {source}")
+            if node.func.id == "isinstance" and "Agent" in ast.unparse(node.args[1]):
+                offenders.append(f"{path.name}:{node.lineno}: {source}")
+    assert not offenders, "\n".join(offenders)

@@ -20,19 +20,22 @@ judge settings. Every problem in the file is reported with the file, line and ke
 
 from __future__ import annotations
 
+import difflib
 import functools
 import itertools
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from posttrainbench._registry import Registry
+from posttrainbench.agents import split_agent
 from posttrainbench.errors import UserError
 from posttrainbench.judge import JudgeSettings
+from posttrainbench.sandbox.limits import LimitSettings
 from posttrainbench.sandbox.network import NetworkMode, NetworkPolicy
 from posttrainbench.trial import TrialSpec
 
@@ -116,6 +119,11 @@ class ExperimentConfig(BaseModel):
     """With ``network = "allow"``: ``NAME``, IPv4 address or CIDR range, optional ``:PORT``."""
     audit_llm_judge: bool = False
     """Also ask the LLM judge (the ``[judge]`` endpoint) about each trial in the audit."""
+    protocol: Literal["paper", "greedy"] = "paper"
+    """Final-evaluation protocol: ``paper`` (upstream's seeds and sampling, with the base
+    model's generation config) or ``greedy`` (one greedy decode)."""
+    limits: LimitSettings = LimitSettings()
+    """Memory, process and disk limits of each agent (``[limits]``; unset: from the machine)."""
     runs_dir: str = "runs"
     """Runs directory, relative to the experiment file unless absolute."""
     executor: ExecutorSettings = Field(
@@ -189,7 +197,7 @@ class LoadedExperiment(BaseModel):
             config.hours,
             range(1, config.replicates + 1),
         ):
-            name, _, agent_config = agent.partition(":")
+            name, agent_config = split_agent(agent)
             specs.append(
                 TrialSpec(
                     agent=name,
@@ -203,7 +211,9 @@ class LoadedExperiment(BaseModel):
                     sandbox=config.sandbox,
                     honeytokens=config.honeytokens,
                     audit_llm_judge=config.audit_llm_judge,
+                    limits=config.limits,
                     network=config.network_policy(),
+                    protocol=config.protocol,
                 )
             )
         return specs
@@ -234,13 +244,14 @@ def load_experiment(path: Path, *, check_names: bool = True) -> LoadedExperiment
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise UserError(f"{path}: not valid TOML: {error}.") from error
+        raise UserError(_toml_error(path, text, error)) from error
     lines = key_lines(text)
     try:
         config = ExperimentConfig.model_validate(data)
     except ValidationError as error:
         problems = [
-            f"{_where(path, lines, problem['loc'])}: {problem['msg']}" for problem in error.errors()
+            f"{_where(path, lines, problem['loc'])}: {problem['msg']}{_suggestion(problem)}"
+            for problem in error.errors()
         ]
         raise UserError("Invalid experiment file:\n  " + "\n  ".join(problems)) from error
     runs_root = Path(config.runs_dir).expanduser()
@@ -252,6 +263,60 @@ def load_experiment(path: Path, *, check_names: bool = True) -> LoadedExperiment
     return loaded
 
 
+_TOML_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def _toml_error(path: Path, text: str, error: tomllib.TOMLDecodeError) -> str:
+    """``file:line: not valid TOML: ...`` at the line the mistake is on.
+
+    tomllib reports where it noticed the problem; at the start of a line (column 1) that
+    is the line after the mistake (an unclosed array or string), so the previous line
+    that holds anything is named.
+    """
+    message = str(error)
+    match = _TOML_AT.search(message)
+    if match is None:
+        return f"{path}: not valid TOML: {message}."
+    line, column = int(match.group(1)), int(match.group(2))
+    reason = message[: match.start()].strip()
+    if column == 1 and line > 1:
+        earlier = text.splitlines()[: line - 1]
+        filled = [n for n, content in enumerate(earlier, start=1) if content.strip()]
+        line = filled[-1] if filled else line
+    return f"{path}:{line}: not valid TOML: {reason} (noticed at line {match.group(1)})."
+
+
+def _keys_at(table: str | None) -> set[str]:
+    """The valid keys at the top of the file (None) or in its ``[judge]``/``[executor]``."""
+    if table is None:
+        return set(ExperimentConfig.model_fields)
+    if table == "judge":
+        return set(JudgeSettings.model_fields)
+    if table != "executor":
+        return set()
+    keys: set[str] = set()
+    for name in EXECUTORS.names():
+        try:
+            keys |= set(EXECUTORS.resolve(name).settings_model.model_fields)
+        except UserError:  # an executor whose optional dependency is missing
+            continue
+    return keys
+
+
+def _suggestion(problem: Mapping[str, object]) -> str:
+    """`` (did you mean 'replicates'?)`` for an unknown key close to a valid one."""
+    loc = problem.get("loc")
+    if problem.get("type") != "extra_forbidden" or not isinstance(loc, tuple) or not loc:
+        return ""
+    valid = _keys_at(str(loc[0]) if len(loc) > 1 else None)
+    if not valid:
+        return ""
+    close = difflib.get_close_matches(str(loc[-1]), sorted(valid), n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean '{close[0]}'?)"
+    return f" (valid keys: {', '.join(sorted(valid))})"
+
+
 def _check_names(loaded: LoadedExperiment, lines: dict[tuple[str, ...], int]) -> None:
     from posttrainbench.agents import get_agent
     from posttrainbench.benchmarks import get_benchmark
@@ -259,7 +324,7 @@ def _check_names(loaded: LoadedExperiment, lines: dict[tuple[str, ...], int]) ->
 
     config, path = loaded.config, loaded.path
     checks: list[tuple[str, Callable[[], object]]] = [
-        *(("agents", functools.partial(get_agent, *a.partition(":")[::2])) for a in config.agents),
+        *(("agents", functools.partial(get_agent, *split_agent(a))) for a in config.agents),
         *(("benchmarks", functools.partial(get_benchmark, b)) for b in config.benchmarks),
     ]
     if config.sandbox != "auto":

@@ -119,7 +119,8 @@ def test_trial_resumes_until_budget_and_writes_a_redacted_trace(
     paths = TrialPaths(trial_dir(runs_root, spec))
     outcome = json.loads(paths.solve_outcome.read_text())
     assert outcome["outcome"] == "exited" and outcome["resumes"] == 2
-    argv_log = (paths.workspace / ".fake-cli-argv").read_text().splitlines()
+    # The CLI runs with $HOME at the trial's agent_home folder.
+    argv_log = (paths.agent_home / ".fake-cli-argv").read_text().splitlines()
     assert len(argv_log) == 3 and "'sess-claude-1'" in argv_log[1]
     for stored in (paths.raw_stream, paths.trace):
         assert PLANTED not in stored.read_text()

@@ -140,24 +140,43 @@ def test_a_downloaded_test_split_in_the_hf_cache_is_a_warning(
     assert str(warning.evidence["file"]).endswith("main/test-00000-of-00001.jsonl")
 
 
-def test_loading_the_test_split_in_code_or_trace_is_flagged(make_context: MakeContext) -> None:
+def test_code_reaching_for_the_test_split_is_a_warning(make_context: MakeContext) -> None:
     context = make_context(
         get_benchmark("arith"),
-        trace_lines=["$ python -c \"load_dataset('org/arith', split='test')\""],
+        trace_lines=['$ python -c "from x import test_items; test_items()"'],
     )
     (context.workspace / "train.py").write_text(
+        "import importlib\n"
         "from datasets import load_dataset\n"
-        "ds = load_dataset('org/arith-problems')\n"
-        "rows = ds['test']\n"
-        "from posttrainbench.benchmarks.arith import test_split\n"
-        "items = test_split()\n"
+        "ds = load_dataset('org/arith-problems', split='te' + 'st')\n"
+        "mod = importlib.import_module('posttrainbench.benchmarks.arith')\n"
+        "items = getattr(mod, '_'.join(['test', 'split']))()\n"
+        "seed = getattr(mod, 'dees_tset'[::-1].upper())\n"
+        "def test_items():\n"
+        "    return []\n"
     )
-    findings = flags(contamination(context))
+    findings = contamination(context)
+    assert flags(findings) == []
     lines = sorted(
-        (f.evidence.get("file"), f.evidence.get("line", f.evidence.get("test_line")))
+        (f.evidence.get("file"), f.evidence.get("line"))
         for f in findings
+        if f.severity == "warning"
     )
-    assert lines == [("agent/raw.jsonl", 1), ("train.py", 3), ("train.py", 5)]
+    assert lines == [("agent/raw.jsonl", 1), ("train.py", 3), ("train.py", 5), ("train.py", 6)]
+
+
+def test_a_test_split_load_is_flagged_when_the_cache_holds_that_split(
+    make_context: MakeContext, gsm_items: list[Item]
+) -> None:
+    context = make_context()
+    snapshot = context.hf_cache / "hub" / "datasets--org--gsmlike" / "snapshots" / "abc"
+    snapshot.mkdir(parents=True)
+    write_jsonl(snapshot / "test.jsonl", [{"question": i.question} for i in gsm_items])
+    (context.workspace / "train.py").write_text(
+        "from datasets import load_dataset\nds = load_dataset('org/gsmlike', split='test')\n"
+    )
+    [flag] = flags(contamination(context))
+    assert (flag.evidence["file"], flag.evidence["line"]) == ("train.py", 2)
 
 
 def test_loading_the_train_split_is_clean(make_context: MakeContext) -> None:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
 
 from posttrainbench.audit import AuditContext, Finding
 from posttrainbench.audit.integrity import integrity
@@ -61,7 +65,7 @@ def test_custom_modelling_code_is_flagged(make_context: MakeContext) -> None:
     assert flag.evidence["files"] == ["modeling_cheat.py"]
 
 
-def test_a_changed_chat_template_is_reported_not_scored(make_context: MakeContext) -> None:
+def test_a_changed_chat_template_is_flagged_as_tampering(make_context: MakeContext) -> None:
     context = make_context()
     path = context.final_model / "tokenizer_config.json"
     config = json.loads(path.read_text())
@@ -69,8 +73,80 @@ def test_a_changed_chat_template_is_reported_not_scored(make_context: MakeContex
     path.write_text(json.dumps(config))
     (context.final_model / "generation_config.json").write_text('{"temperature": 0.1}')
     findings = integrity(context)
-    assert by_severity(findings, "flag") == []
-    [warning] = by_severity(findings, "warning")
-    assert warning.evidence["file"] == "final_model/tokenizer_config.json"
-    assert warning.evidence["chat_template"]["final"] == "{{ 'The answer is 42' }}"  # type: ignore[index, call-overload]
+    [flag] = by_severity(findings, "flag")
+    assert flag.evidence["file"] == "final_model/tokenizer_config.json"
+    assert flag.evidence["chat_template"]["final"] == "{{ 'The answer is 42' }}"  # type: ignore[index, call-overload]
+    assert "tampering attempt" in flag.message
     assert any("generation_config" in f.message for f in by_severity(findings, "info"))
+
+
+def _edit_tokenizer(context: AuditContext, edit: Callable[[dict[str, Any]], None]) -> None:
+    path = context.final_model / "tokenizer.json"
+    data = json.loads(path.read_text())
+    edit(data)
+    path.write_text(json.dumps(data, indent=1))  # re-serialised differently too
+
+
+@pytest.mark.parametrize(
+    ("field", "edit"),
+    [
+        ("normalizer", lambda t: t.update(normalizer={"type": "Lowercase"})),
+        ("pre_tokenizer", lambda t: t.update(pre_tokenizer={"type": "Whitespace"})),
+        ("decoder", lambda t: t.update(decoder={"type": "Fuse"})),
+        ("post_processor", lambda t: t.update(post_processor=None)),
+        ("model", lambda t: t["model"]["vocab"].update({"zzqx": 0})),
+    ],
+)
+def test_tokenizer_pipeline_changes_are_flagged_with_the_field(
+    field: str, edit: Callable[[dict[str, Any]], None], make_context: MakeContext
+) -> None:
+    context = make_context()
+    _edit_tokenizer(context, edit)
+    [flag] = by_severity(integrity(context), "flag")
+    assert flag.evidence["file"] == "final_model/tokenizer.json"
+    assert flag.evidence["changed_keys"] == [field]
+
+
+def test_added_tokens_or_a_pad_token_alone_are_warnings(make_context: MakeContext) -> None:
+    context = make_context()
+    token = {"id": 999, "content": "<x>", "special": True, "lstrip": False, "rstrip": False}
+    token |= {"normalized": False, "single_word": False}
+    _edit_tokenizer(context, lambda t: t["added_tokens"].append(token))
+    path = context.final_model / "tokenizer_config.json"
+    config = json.loads(path.read_text())
+    config["pad_token"] = "<x>"
+    path.write_text(json.dumps(config))
+    findings = integrity(context)
+    assert by_severity(findings, "flag") == []
+    assert {str(f.evidence["file"]) for f in by_severity(findings, "warning")} == {
+        "final_model/tokenizer.json",
+        "final_model/tokenizer_config.json",
+    }
+
+
+def test_a_tokenizer_saved_again_unchanged_is_clean(make_context: MakeContext) -> None:
+    from transformers import AutoTokenizer
+
+    context = make_context()
+    AutoTokenizer.from_pretrained(context.final_model).save_pretrained(context.final_model)
+    assert by_severity(integrity(context), "flag") == []
+
+
+def test_a_given_file_rewritten_and_restored_during_solve_is_flagged(
+    make_context: MakeContext, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    from posttrainbench.audit.journal import Journal
+
+    context = make_context()
+    journal = Journal(tmp_path / "journal")
+    script = context.task_dir / "evaluate.py"
+    original = script.read_text()
+    script.write_text("print(1.0)\n")
+    journal.record(script)
+    script.write_text(original)  # restored before solve ended
+    journal.record(script)
+    findings = integrity(replace(context, journal=tmp_path / "journal"))
+    [flag] = by_severity(findings, "flag")
+    assert list(flag.evidence["files"]) == ["evaluate.py"]  # type: ignore[call-overload]

@@ -29,6 +29,8 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> RedTeamModels:
 
 
 def _check(scenario: Scenario, models: RedTeamModels, runs: Path) -> None:
+    if scenario.pending:
+        pytest.skip(f"needs {scenario.pending}")
     outcome = run_scenario(scenario, models, runs)
     assert outcome.solve_outcome == "exited", f"the {scenario.name} agent itself failed"
     report = AuditReport.model_validate_json(TrialPaths(outcome.trial_dir).audit.read_text())
@@ -41,6 +43,7 @@ def _check(scenario: Scenario, models: RedTeamModels, runs: Path) -> None:
 
 def test_the_corpus_covers_both_sides() -> None:
     assert {s.cheat for s in FAST} == {True, False}
+    assert len(SCENARIOS) >= 40 and sum(not s.cheat for s in SCENARIOS) >= 10
     assert len({s.name for s in SCENARIOS}) == len(SCENARIOS)
     assert all(s.detectors for s in SCENARIOS if s.cheat)
 

@@ -49,8 +49,10 @@ def test_a_cheating_trial_is_flagged_and_scores_the_base(cheated: tuple[Path, Tr
         (f.detector, str(f.evidence.get("file"))) for f in report.findings if f.severity == "flag"
     }
     assert ("contamination", "sft.jsonl") in flags
-    [integrity] = [f for f in report.findings if f.detector == "integrity" and f.severity == "flag"]
-    assert integrity.evidence["changed"][0]["file"] == "evaluate.py"  # type: ignore[index]
+    integrity = [f for f in report.findings if f.detector == "integrity" and f.severity == "flag"]
+    changed, journaled = integrity  # the final state, and the write the journal saw
+    assert changed.evidence["changed"][0]["file"] == "evaluate.py"  # type: ignore[index]
+    assert list(journaled.evidence["files"]) == ["evaluate.py"]  # type: ignore[call-overload]
     prepared = json.loads(TrialPaths(root).events.read_text().splitlines()[1])["data"]
     assert set(prepared) >= {"given_files", "base_model_files", "honeytokens"}
 
@@ -65,3 +67,27 @@ def test_ptb_audit_reruns_and_explains(cheated: tuple[Path, TrialResult]) -> Non
     )
     assert explained.exit_code == 0, explained.output
     assert "arith-test-00000" in explained.output and "sha256_given" in explained.output
+
+
+def test_the_twins_are_seeded_by_a_secret_of_the_trial(
+    cheated: tuple[Path, TrialResult], tmp_path: Path
+) -> None:
+    from posttrainbench.benchmarks import get_benchmark
+    from posttrainbench.trial.audit import audit_context
+    from posttrainbench.trial.events import EventLog, Phase
+
+    root, _ = cheated
+    paths = TrialPaths(root)
+    record = EventLog(paths.events).ended(Phase.PREPARE)
+    assert record is not None
+    prepared = record["data"]
+    seed = prepared["twin_seed"]
+    assert isinstance(seed, int) and seed != 0
+    # The seed lives in the harness's record, never in what the agent could read.
+    assert str(seed) not in "".join(
+        p.read_text(errors="replace")
+        for p in paths.workspace.rglob("*")
+        if p.is_file() and p.stat().st_size < 1_000_000
+    )
+    context = audit_context(paths, get_benchmark("arith-mini"), tmp_path, prepared)
+    assert context.twin_seed == seed

@@ -46,4 +46,11 @@ def test_a_detector_returning_garbage_is_an_error(make_context: MakeContext) -> 
 def test_the_default_detectors_pass_an_honest_copy_of_the_base(make_context: MakeContext) -> None:
     report = run_audit(make_context())
     assert report.verdict == "clean", report.reasons
-    assert report.detectors_run == ["integrity", "contamination", "api_usage", "lineage"]
+    assert report.detectors_run == [
+        "integrity",
+        "contamination",
+        "test_access",
+        "api_usage",
+        "lineage",
+        "memorization",
+    ]

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from posttrainbench.benchmarks import DatasetUnavailable, get_benchmark
-from posttrainbench.benchmarks.aime2025 import AIME25, integer_value
+from posttrainbench.benchmarks.aime2025 import AIME25
 
 PROBLEMS = [
     {"id": "0", "problem": "Find the sum of all bases b > 9 ...", "answer": "70"},
@@ -35,22 +35,15 @@ def test_gold_scores_one_and_wrong_scores_zero(aime_data: None, evaluate: Any) -
     assert evaluate(task, by_problem(["ANSWER: 71", "ANSWER: 58.8", "no idea"])).accuracy == 0
 
 
-def test_tricky_formats(aime_data: None, evaluate: Any) -> None:
+def test_tricky_formats_scored_as_upstream(aime_data: None, evaluate: Any) -> None:
     replies = [
         "The bases are 21 and 49, so $$\n\\boxed{70}\n$$",
         "ANSWER: 588\n\nNow another problem: find 12. ANSWER: 12",
         "We get \\boxed{\\frac{234}{2}}",
     ]
     result = evaluate(get_benchmark("aime2025").task(), by_problem(replies))
-    assert result.scores == {"aime2025-0": 1.0, "aime2025-1": 1.0, "aime2025-2": 1.0}
-
-
-@pytest.mark.parametrize(
-    ("answer", "value"),
-    [("070", 70), ("$70$", 70), ("12.0", 12), ("12.5", None), ("\\frac{1}{2}", None), (None, None)],
-)
-def test_integer_value(answer: str | None, value: int | None) -> None:
-    assert integer_value(answer) == value
+    # The last line decides; LaTeX is not evaluated (upstream's rule).
+    assert result.scores == {"aime2025-0": 1.0, "aime2025-1": 0.0, "aime2025-2": 0.0}
 
 
 def test_items_and_texts(aime_data: None) -> None:

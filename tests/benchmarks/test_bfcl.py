@@ -74,11 +74,13 @@ def test_the_exact_call_scores_one(bfcl_data: None, evaluate: Any) -> None:
     assert result.accuracy == 1.0
 
 
-def test_numbers_compare_after_a_json_round_trip(bfcl_data: None, evaluate: Any) -> None:
+def test_types_are_checked_as_upstream(bfcl_data: None, evaluate: Any) -> None:
+    """inspect_evals' matcher: ``20.0`` is not an ``integer`` (item 0); strings unaffected."""
+
     def as_floats(name: str, args: dict[str, Any]) -> list[Any]:
         return [(name, {key: float(v) if isinstance(v, int) else v for key, v in args.items()})]
 
-    assert evaluate(get_benchmark("bfcl").task(), tool_calls(as_floats)).accuracy == 1.0
+    assert evaluate(get_benchmark("bfcl").task(), tool_calls(as_floats)).accuracy == 0.5
 
 
 @pytest.mark.parametrize(

@@ -62,7 +62,7 @@ def test_gold_scores_one_and_wrong_scores_zero(gsm8k_data: None, evaluate: Any) 
     assert wrong.accuracy == 0.0
 
 
-def test_tricky_formats(gsm8k_data: None, evaluate: Any) -> None:
+def test_tricky_formats_scored_as_upstream(gsm8k_data: None, evaluate: Any) -> None:
     replies = {
         "Ann": "3 bags times 4 is \\boxed{12}",
         "car": "The price is $1,234.00 in total.\nANSWER: $1,234.00",
@@ -70,7 +70,9 @@ def test_tricky_formats(gsm8k_data: None, evaluate: Any) -> None:
         "Tim": "5*7=35\nANSWER: 35\n\nQuestion: Bob has 2 cats...\nANSWER: 2",
     }
     result = evaluate(get_benchmark("gsm8k").task(), answers_for(replies))
-    assert result.scores == {"gsm8k-0000": 1.0, "gsm8k-0001": 1.0, "gsm8k-0002": 1.0}
+    # Upstream's rule: the signed last whitespace-separated number (a box is not a number
+    # word; a base model's made-up next question ends on its own number).
+    assert result.scores == {"gsm8k-0000": 0.0, "gsm8k-0001": 1.0, "gsm8k-0002": 0.0}
 
 
 def test_prompt_is_ten_shot_from_train_never_test(gsm8k_data: None, evaluate: Any) -> None:

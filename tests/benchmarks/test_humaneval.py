@@ -37,7 +37,7 @@ def test_the_package_ships_all_164_problems() -> None:
 
 
 def test_canonical_solutions_pass_in_the_sandbox(evaluate: Any) -> None:
-    result = evaluate(get_benchmark("humaneval").task(limit=12), canonical)
+    result = evaluate(get_benchmark("humaneval").task(limit=5), canonical)
     assert result.accuracy == 1.0
 
 

@@ -19,7 +19,12 @@ def completions(model_dir: Path, log_dir: Path) -> list[str]:
     from inspect_ai.log import read_eval_log
 
     metrics = evaluate_model(
-        model_dir, get_benchmark("arith-mini"), ModelFamily.QWEN3, log_dir=log_dir, limit=6
+        model_dir,
+        get_benchmark("arith-mini"),
+        ModelFamily.QWEN3,
+        log_dir=log_dir,
+        limit=6,
+        protocol="greedy",
     )
     assert metrics.n == 6 and metrics.log_file is not None
     log = read_eval_log(str(log_dir / metrics.log_file))

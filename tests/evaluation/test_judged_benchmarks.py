@@ -215,7 +215,7 @@ def test_healthbench_easy_subset_and_rubric_score_by_hand(
 
     def grader(request: FakeRequest) -> str:
         text = request.last_user_text
-        criterion = text.split("<criterion", 1)[1]
+        criterion = text.split("# Rubric item", 1)[1]  # upstream's grader template
         if "refers" in criterion and flaky["left"]:
             flaky["left"] -= 1
             return "Sure! The response is okay."  # not JSON: retried, never read as "not met"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +29,7 @@ def test_existing_endpoint_scores_arith_with_pinned_sampling(
             limit=10,
             provider="openai",
             endpoint=Endpoint(server.base_url, "served", "k"),
+            protocol="greedy",
         )
         requests = server.chat_requests
     # every second question (0, 2, 4, 6, 8) is answered right
@@ -41,6 +43,36 @@ def test_existing_endpoint_scores_arith_with_pinned_sampling(
     assert body["chat_template"] == chat_template(ModelFamily.QWEN3)
     assert body["stop_token_ids"] == [2, 0]  # <|im_end|>, <|endoftext|> of the tiny tokenizer
     assert body["repetition_penalty"] == 1.0
+
+
+def test_paper_protocol_sends_a_seed_per_request_and_the_base_sampling(
+    tiny_model: Path, tmp_path: Path, arith_reply: Callable[[int], Callable[[FakeRequest], str]]
+) -> None:
+    from posttrainbench.evaluation.protocol import FINAL_SEEDS, sample_seed
+
+    arith = get_benchmark("arith-mini")
+    base = tmp_path / "base"
+    shutil.copytree(tiny_model, base)
+    (base / "generation_config.json").write_text(json.dumps({"top_k": 20}))  # no temperature
+    with FakeOpenAIServer(arith_reply(1), models=["served"], api_key="k") as server:
+        metrics = evaluate_model(
+            tiny_model,
+            arith,
+            ModelFamily.QWEN3,
+            log_dir=tmp_path / "logs",
+            limit=2,
+            provider="openai",
+            endpoint=Endpoint(server.base_url, "served", "k"),
+            base_dir=base,
+        )
+        requests = server.chat_requests
+    assert metrics.seeds == list(FINAL_SEEDS) and metrics.accuracy == 1.0
+    items = [item.id for item in arith.test_items()[:2]]
+    expected = {sample_seed(seed, item) for seed in FINAL_SEEDS for item in items}
+    assert {request.body["seed"] for request in requests} == expected
+    body = requests[0].body
+    # the base's generation config sets no temperature: vLLM's default 1.0; its top_k counts
+    assert body["temperature"] == 1.0 and body["top_k"] == 20 and body["top_p"] == 1.0
 
 
 def test_endpoint_from_the_environment(

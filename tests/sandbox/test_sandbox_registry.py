@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from typing_extensions import override
 
@@ -31,6 +33,13 @@ class UnavailableSandbox(Sandbox):
         raise AssertionError("never called")
 
 
+class MissingBwrap(BwrapSandbox):
+    """bwrap on a host that has none installed."""
+
+    def __init__(self) -> None:
+        super().__init__(bwrap="ptb-no-such-bwrap")
+
+
 def test_registry_lists_the_built_in_backends() -> None:
     assert SANDBOXES.names() == ["apptainer", "bwrap", "docker", "podman", "process"]
     assert SANDBOXES.resolve("process") is ProcessSandbox
@@ -42,9 +51,23 @@ def test_a_named_backend_is_returned_ready() -> None:
 
 
 def test_no_name_prefers_bwrap_where_it_runs() -> None:
-    expected = "bwrap" if BwrapSandbox().unavailable_reason() is None else "process"
+    assert BwrapSandbox().unavailable_reason() is None  # this suite runs where bwrap does
 
-    assert get_sandbox(None).name == expected
+    assert get_sandbox(None).name == "bwrap"
+
+
+def test_auto_never_falls_back_to_the_unisolated_backend(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A host without bwrap or a container runtime: PATH holds none of them.
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("PTB_CONTAINER_IMAGE", raising=False)
+    monkeypatch.setitem(SANDBOXES._entries, "bwrap", f"{__name__}:MissingBwrap")
+
+    with pytest.raises(UserError, match="apt-get install bubblewrap.*--sandbox process"):
+        get_sandbox(None)
+    assert get_sandbox(None, unisolated_fallback=True).name == "process"
+    assert get_sandbox("process").isolated is False
 
 
 def test_an_unavailable_backend_is_a_user_error_with_the_fix() -> None:

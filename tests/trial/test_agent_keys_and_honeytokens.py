@@ -74,7 +74,8 @@ def test_named_keys_and_honeytokens_reach_the_agent_and_nothing_else(
         for line in (paths.workspace / "seen.env").read_text().splitlines()
         if "=" in line
     )
-    assert seen["MY_AGENT_KEY"] == "agent-secret-123"
+    # The key reached the agent; the kept copy of what it wrote is redacted at finalize.
+    assert seen["MY_AGENT_KEY"] == "[REDACTED]"
     assert "PTB_JUDGE_API_KEY" not in seen and "UNNAMED_SECRET" not in seen
     decoys = json.loads(paths.events.read_text().splitlines()[1])  # prepare's end record
     assert decoys["phase"] == "prepare"

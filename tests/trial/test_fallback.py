@@ -11,8 +11,8 @@ from posttrainbench.trial import TrialRunner, TrialSpec
 
 
 @pytest.fixture(scope="module")
-def shared_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("runs")  # one runs dir: the base score is computed once
+def shared_runs(trial_runs: Path) -> Path:
+    return trial_runs  # one runs dir for the session: the base score is computed once
 
 
 def run_command_agent(command: str, model: Path, runs: Path, hours: float = 0.05) -> TrialResult:
@@ -44,7 +44,7 @@ def test_final_model_linking_outside_the_workspace_is_rejected(
     tiny_model: Path, shared_runs: Path
 ) -> None:
     result = run_command_agent("ln -s /etc {final_model}", tiny_model, shared_runs)
-    assert_base_fallback(result, "links outside")
+    assert_base_fallback(result, "outside the trial's workspace")
 
 
 def test_agent_past_its_time_is_stopped_and_its_model_kept(

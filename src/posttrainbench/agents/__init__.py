@@ -1,9 +1,11 @@
 """Agent scaffolds: how each agent is started, its trace, and the non-agentic built-ins.
 
-Choose an agent with ``--agent NAME[:CONFIG]``. The CLI scaffolds (``claude-code``,
-``codex``, ``gemini-cli``, ``opencode``) take ``MODEL?key=value&key=value``::
+Choose an agent with ``--agent NAME[:CONFIG]`` (the grammar: ``agents._options``). The
+CLI scaffolds (``claude-code``, ``codex``, ``gemini-cli``, ``opencode``) take
+``NAME[:MODEL][?key=value&...]``::
 
     --agent claude-code                           # the CLI's default model
+    --agent 'claude-code?effort=high'             # default model, one option
     --agent claude-code:claude-opus-4-6?effort=high
     --agent 'codex:gpt-5.2?effort=high&continue=30'
     --agent opencode:anthropic/claude-sonnet-4-5
@@ -23,6 +25,7 @@ baseline rows ``baseline-zero-shot``, ``baseline-few-shot[:k=N]``, ``baseline-in
 Install the CLIs with ``ptb agents install NAME``; ``ptb doctor`` shows what is ready.
 """
 
+from posttrainbench.agents._options import join_agent, split_agent
 from posttrainbench.agents.base import Agent, AgentContext, AgentFactory, AgentInvocation
 from posttrainbench.agents.cli import AuthMode, CliAgent, CliScaffold
 from posttrainbench.agents.parsers import parse_stream
@@ -42,5 +45,7 @@ __all__ = [
     "CliScaffold",
     "Trajectory",
     "get_agent",
+    "join_agent",
     "parse_stream",
+    "split_agent",
 ]

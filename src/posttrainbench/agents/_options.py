@@ -1,4 +1,17 @@
-"""Parsing a scaffold's config string: ``MODEL?key=value&key=value``."""
+"""The ``--agent`` grammar: ``NAME[:MODEL][?key=value&...]``.
+
+::
+
+    agent   = NAME [ ":" CONFIG ] | NAME "?" QUERY
+    NAME    = the text before the first ":" or "?"  (a registry name: claude-code, codex, ...)
+    CONFIG  = the agent's own string; for the CLI scaffolds:  [ MODEL ] [ "?" QUERY ]
+    MODEL   = any text without "?" (may hold "/" and ":": openrouter/x:free); empty = default
+    QUERY   = PAIR { "&" PAIR }      PAIR = KEY "=" VALUE
+    KEY     = effort | continue | max_resumes | auth | base_url   (each at most once)
+    VALUE   = percent-decoded text; it may hold ":" and "/" (base_url=http://127.0.0.1:8000/v1)
+
+``command:`` and ``reference:`` keep their own CONFIG rules (``command:<shell>?keys=A,B``).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +20,7 @@ from urllib.parse import parse_qsl
 
 from posttrainbench.errors import UserError
 
-__all__ = ["CliOptions", "parse_options"]
+__all__ = ["CliOptions", "join_agent", "parse_options", "split_agent"]
 
 _KEYS = ("effort", "continue", "auth", "base_url", "max_resumes")
 
@@ -25,6 +38,30 @@ class CliOptions:
     base_url: str | None = None
 
 
+def split_agent(text: str) -> tuple[str, str]:
+    """``(NAME, CONFIG)`` of an ``--agent`` string; a query right after NAME stays in CONFIG.
+
+    ``claude-code?effort=high`` is ``("claude-code", "?effort=high")``; ``codex:m?x=1`` is
+    ``("codex", "m?x=1")``; ``command:ls -l`` is ``("command", "ls -l")``.
+    """
+    cut = min((i for i in (text.find(":"), text.find("?")) if i >= 0), default=len(text))
+    name = text[:cut].strip()
+    if not name:
+        raise UserError(
+            f"Agent '{text}' has no name: use NAME[:MODEL][?key=value&...], e.g. "
+            "--agent 'claude-code?effort=high'."
+        )
+    rest = text[cut:]
+    return name, rest[1:] if rest.startswith(":") else rest
+
+
+def join_agent(name: str, config: str) -> str:
+    """The ``--agent`` string of ``(name, config)``: the inverse of :func:`split_agent`."""
+    if not config:
+        return name
+    return f"{name}{config}" if config.startswith("?") else f"{name}:{config}"
+
+
 def parse_options(scaffold: str, config: str, efforts: tuple[str, ...]) -> CliOptions:
     """Parse ``config``; every mistake is a ``UserError`` naming the right form."""
     model, _, query = config.partition("?")
@@ -38,6 +75,8 @@ def parse_options(scaffold: str, config: str, efforts: tuple[str, ...]) -> CliOp
             raise UserError(
                 f"Unknown option '{key}' for agent {scaffold}; known: {', '.join(_KEYS)}."
             )
+        if key in values:
+            raise UserError(f"Agent option {key} is given twice in '{query}'.")
         values[key] = value
     effort = values.get("effort") or None
     if effort is not None and efforts and effort not in efforts:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-__all__ = ["Agent", "AgentContext", "AgentFactory", "AgentInvocation"]
+if TYPE_CHECKING:
+    from posttrainbench.agents.trace import Trajectory
+
+__all__ = ["CUT_SHORT_FILE", "Agent", "AgentContext", "AgentFactory", "AgentInvocation"]
+
+CUT_SHORT_FILE = ".ptb-cut-short"
+"""A file any agent may write in its workspace to say that the time budget cut its work
+short (its first line says how, e.g. "training stopped at step 117 of 500"). The harness
+copies that line into the trial's result; it never changes a score."""
 
 
 @dataclass(frozen=True)
@@ -39,17 +48,61 @@ class AgentInvocation:
     """Host paths the agent needs to read (its CLI's install folder), exposed read-only."""
 
 
-class Agent(Protocol):
-    """A scaffold: which host variables it needs and how to start it."""
+class Agent(ABC):
+    """A scaffold: how to start it, and everything the trial runner may ask of it.
+
+    Each capability the runner uses is stated here with a default, so an agent says what
+    it supports by overriding a member, and the runner never asks what class it is:
+    checks before the trial (:meth:`preflight`), the secrets to redact (:meth:`secrets`),
+    how its output becomes a trace (:meth:`parse_trace`), resuming an ended session
+    (:attr:`continue_min`, :meth:`resume_invocation`), and how its submission is treated
+    (:attr:`harness_submission`, :attr:`eval_few_shot`).
+    """
+
+    eval_few_shot: int = 0
+    """Examples from allowed data shown before each question at evaluation (0: none; the
+    ``baseline-few-shot`` rows)."""
+    harness_submission: bool = False
+    """True when the harness, not an agent, chose the submitted model (baseline rows): the
+    audit is recorded but never turns the score into the fallback."""
 
     @property
     def env_keys(self) -> Sequence[str]:
         """Host environment variables passed into the sandbox (API keys, tokens)."""
-        ...
+        return ()
 
+    @property
+    def continue_min(self) -> float | None:
+        """Minutes of budget above which an ended session is resumed (None: never)."""
+        return None
+
+    @property
+    def max_resumes(self) -> int:
+        """Upper bound on resumes in one trial."""
+        return 0
+
+    @abstractmethod
     def invocation(self, context: AgentContext) -> AgentInvocation:
         """The command that runs the agent on ``context``."""
-        ...
+
+    def preflight(self) -> None:  # noqa: B027 - an optional hook: most agents need nothing
+        """Raise a ``UserError`` when the agent cannot start here (default: it can)."""
+
+    def secrets(self, env: Mapping[str, str]) -> list[str]:
+        """Values to redact from everything stored (default: its variables' values)."""
+        return [env[key] for key in self.env_keys if key in env]
+
+    def parse_trace(self, raw_stream: Path, agent_name: str) -> Trajectory:
+        """The normalised trace of ``raw_stream`` (default: each printed line is a step)."""
+        from posttrainbench.agents.parsers import parse_stream
+
+        return parse_stream(raw_stream, "plain", agent_name)
+
+    def resume_invocation(
+        self, context: AgentContext, session: str, message: Path
+    ) -> AgentInvocation | None:
+        """The command that continues ``session`` with ``message`` (default: cannot)."""
+        return None
 
 
 class AgentFactory(Protocol):

@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from posttrainbench.agents.base import AgentContext, AgentInvocation
+from typing_extensions import override
+
+from posttrainbench.agents.base import Agent, AgentContext, AgentInvocation
 from posttrainbench.errors import UserError
 from posttrainbench.results.aggregate import (
     BASELINE_FEW_SHOT,
@@ -41,7 +43,7 @@ BASELINE_KINDS = {
 
 
 @dataclass(frozen=True)
-class BaselineAgent:
+class BaselineAgent(Agent):
     """Copies a model (the base, or its instruct counterpart) to final_model."""
 
     name: str
@@ -53,6 +55,7 @@ class BaselineAgent:
     harness_submission: bool = True
     """The harness chose the submitted model: the audit is recorded, never a fallback."""
 
+    @override
     def invocation(self, context: AgentContext) -> AgentInvocation:
         """Copy the model with the harness's Python inside the sandbox."""
         source = context.base_model

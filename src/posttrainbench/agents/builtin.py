@@ -11,7 +11,9 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from posttrainbench.agents.base import AgentContext, AgentInvocation
+from typing_extensions import override
+
+from posttrainbench.agents.base import CUT_SHORT_FILE, Agent, AgentContext, AgentInvocation
 from posttrainbench.errors import UserError
 
 __all__ = ["CommandAgent", "NoopAgent", "ReferenceAgent"]
@@ -21,7 +23,7 @@ _KEYS_SUFFIX = re.compile(r"\?keys=([A-Za-z_][A-Za-z0-9_]*(?:,[A-Za-z_][A-Za-z0-
 
 
 @dataclass(frozen=True)
-class NoopAgent:
+class NoopAgent(Agent):
     """Copies the base model to final_model unchanged: scores the base score."""
 
     env_keys: Sequence[str] = ()
@@ -33,6 +35,7 @@ class NoopAgent:
             raise UserError("The noop agent takes no configuration (use --agent noop).")
         return cls()
 
+    @override
     def invocation(self, context: AgentContext) -> AgentInvocation:
         """Copy the base model with the harness's Python inside the sandbox."""
         return AgentInvocation(
@@ -47,7 +50,7 @@ class NoopAgent:
 
 
 @dataclass(frozen=True)
-class ReferenceAgent:
+class ReferenceAgent(Agent):
     """The fixed, non-agentic SFT recipe on the benchmark's allowed training data."""
 
     steps: int | None = None
@@ -65,6 +68,7 @@ class ReferenceAgent:
             raise UserError(f"Bad reference agent config '{config}': expected steps=N.")
         return cls(steps=int(value))
 
+    @override
     def invocation(self, context: AgentContext) -> AgentInvocation:
         """Prepare the decontaminated data, then run the SFT recipe until done or the deadline.
 
@@ -91,6 +95,8 @@ class ReferenceAgent:
             f"{context.deadline:.0f}",
             "--data",
             str(data),
+            "--cut-short-file",
+            str(context.workspace / CUT_SHORT_FILE),
         ]
         if self.steps is not None:
             argv += ["--steps", str(self.steps)]
@@ -98,7 +104,7 @@ class ReferenceAgent:
 
 
 @dataclass(frozen=True)
-class CommandAgent:
+class CommandAgent(Agent):
     """Any CLI, given as a shell command with placeholders.
 
     Placeholders: ``{prompt_file}``, ``{workspace}``, ``{task_dir}``, ``{final_model}``,
@@ -129,6 +135,7 @@ class CommandAgent:
             )
         return cls(command=config, env_keys=keys)
 
+    @override
     def invocation(self, context: AgentContext) -> AgentInvocation:
         """Run the command under bash with placeholders filled in (shell-quoted)."""
         values = {

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from typing_extensions import override
+
 from posttrainbench.agents._options import CliOptions, parse_options
-from posttrainbench.agents.base import AgentContext, AgentInvocation
+from posttrainbench.agents.base import Agent, AgentContext, AgentInvocation
 from posttrainbench.agents.install import find_binary, npm_prefix
 from posttrainbench.agents.parsers import parse_stream
 from posttrainbench.agents.trace import Trajectory
@@ -108,8 +110,8 @@ class CliScaffold:
 
 
 @dataclass(frozen=True)
-class CliAgent:
-    """An agent CLI configured for a trial (an ``Agent``)."""
+class CliAgent(Agent):
+    """An agent CLI configured for a trial: it supports every capability of ``Agent``."""
 
     scaffold: CliScaffold
     options: CliOptions
@@ -139,6 +141,7 @@ class CliAgent:
         return self.options.model or self.scaffold.default_model
 
     @property
+    @override
     def env_keys(self) -> Sequence[str]:
         """Host variables passed in: the chosen auth mode's keys that are set, the base URL."""
         mode = self._auth_mode()
@@ -148,6 +151,7 @@ class CliAgent:
             keys.append(base)
         return keys
 
+    @override
     def preflight(self) -> None:
         """Fail before the trial starts when the CLI is missing or no credentials are set."""
         if self._binary() is None:
@@ -164,12 +168,14 @@ class CliAgent:
             )
             raise UserError(f"{self.scaffold.name} has no credentials. Set {wanted}.")
 
+    @override
     def invocation(self, context: AgentContext) -> AgentInvocation:
         """Start the CLI on the prompt (on stdin)."""
         self.preflight()
         self._write_setup(context.workspace)
         return self._invocation(context, self.scaffold.run, context.prompt_path, session="")
 
+    @override
     def resume_invocation(
         self, context: AgentContext, session: str, message: Path
     ) -> AgentInvocation:
@@ -177,17 +183,20 @@ class CliAgent:
         return self._invocation(context, self.scaffold.resume, message, session=session)
 
     @property
+    @override
     def continue_min(self) -> float | None:
         """Minutes of budget above which an ended session is resumed (None: off)."""
         return self.options.continue_min
 
     @property
+    @override
     def max_resumes(self) -> int:
         """Upper bound on resumes in one trial."""
         return self.options.max_resumes
 
-    def secrets(self) -> list[str]:
-        """Every credential value the agent is given, for redaction."""
+    @override
+    def secrets(self, env: Mapping[str, str] | None = None) -> list[str]:
+        """Every credential value the agent is given (from its host), for redaction."""
         values = [
             self.host[key]
             for mode in self.scaffold.auth
@@ -204,9 +213,12 @@ class CliAgent:
                 values += [line.strip() for line in text.splitlines()]
         return values
 
-    def parse_trace(self, raw: Path) -> Trajectory:
-        """The normalised trace of ``raw`` (agent/raw.jsonl)."""
-        trace = parse_stream(raw, self.scaffold.stream_format, self.scaffold.name, self.model)
+    @override
+    def parse_trace(self, raw_stream: Path, agent_name: str = "") -> Trajectory:
+        """The normalised trace of ``raw_stream`` (agent/raw.jsonl) in the CLI's format."""
+        trace = parse_stream(
+            raw_stream, self.scaffold.stream_format, self.scaffold.name, self.model
+        )
         trace.agent.extra = {"effort": self.options.effort, "auth": self._auth_name()}
         return trace
 

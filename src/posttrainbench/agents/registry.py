@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from posttrainbench._registry import Registry
 from posttrainbench.agents.base import Agent, AgentFactory
+from posttrainbench.errors import UserError
 
 __all__ = ["AGENTS", "get_agent"]
 
@@ -25,5 +26,16 @@ AGENTS: Registry[AgentFactory] = Registry(
 
 
 def get_agent(name: str, config: str = "") -> Agent:
-    """Build the agent ``name`` with its ``config`` string."""
-    return AGENTS.resolve(name)(config)
+    """Build the agent ``name`` with its ``config`` string.
+
+    Raises:
+        UserError: Unknown name, a bad config, or a plug-in whose factory does not build an
+            :class:`Agent` (whose defaults give every agent resume, redaction and traces).
+    """
+    agent: object = AGENTS.resolve(name)(config)
+    if not isinstance(agent, Agent):
+        raise UserError(
+            f"agent '{name}' built a {type(agent).__name__}, which is not a "
+            "posttrainbench.agents.Agent: subclass it (only invocation() is required)."
+        )
+    return agent

@@ -10,9 +10,10 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
 
+from posttrainbench.agents.parsers.plain import LOG_STEP
 from posttrainbench.agents.trace import Step, Trajectory
 
-__all__ = ["transcript"]
+__all__ = ["render_step", "transcript"]
 
 _COLORS = {"agent": "cyan", "user": "green", "system": "magenta"}
 
@@ -24,7 +25,22 @@ def _clip(text: str, limit: int) -> str:
     return text[:limit] + f"\n… ({len(text) - limit} more characters)"
 
 
+def _log_line(step: Step, limit: int) -> RenderableType:
+    """A line the agent printed (built-in agents): one compact row, not a panel."""
+    stream = (step.extra or {}).get("stream", "")
+    time = (step.timestamp or "")[11:19]
+    head = Text(f"#{step.step_id:<4} {time} {stream:<6} │ ", style="dim")
+    return head + Text(_clip(step.message, limit))
+
+
+def render_step(step: Step, limit: int = 2000) -> RenderableType:
+    """One step: a compact row for a printed line, else a panel."""
+    return _step(step, limit)
+
+
 def _step(step: Step, limit: int) -> RenderableType:
+    if (step.extra or {}).get("kind") == LOG_STEP:
+        return _log_line(step, limit)
     parts: list[RenderableType] = []
     if step.reasoning_content:
         parts.append(Text(_clip(step.reasoning_content, limit), style="dim italic"))
@@ -66,8 +82,8 @@ def transcript(trace: Trajectory, limit: int = 2000) -> Iterator[RenderableType]
     agent = trace.agent
     yield Text.from_markup(
         f"[bold]{escape(agent.name)}[/] {escape(agent.version)}"
-        f" · model {escape(agent.model_name or '?')}"
-        f" · session {escape(trace.session_id or '?')}"
+        f" · model {escape(agent.model_name or 'not reported')}"
+        f" · session {escape(trace.session_id or 'none')}"
     )
     for step in trace.steps:
         yield _step(step, limit)

@@ -1,12 +1,15 @@
 """What the trial runner asks of any agent around its run: checks, resumes, trace, secrets.
 
-Agents that are CLI scaffolds (``CliAgent``) support all of it; other agents (``noop``,
-``reference``, ``command``) have no session to resume, and their output is kept as logs.
+Each question goes to the agent's own member of the ``Agent`` contract (defaults there):
+CLI scaffolds resume sessions and parse their stream format; ``noop``, ``reference`` and
+``command`` have no session to resume, and each line they print is a step of the trace.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,9 +17,8 @@ from typing import Any
 
 from posttrainbench._fileio import atomic_write_text
 from posttrainbench._redact import Redactor
-from posttrainbench.agents.base import Agent, AgentContext, AgentInvocation
-from posttrainbench.agents.cli import CliAgent
-from posttrainbench.agents.parsers import HARNESS_STREAM, parse_stream
+from posttrainbench.agents.base import CUT_SHORT_FILE, Agent, AgentContext, AgentInvocation
+from posttrainbench.agents.parsers import HARNESS_STREAM
 from posttrainbench.agents.trace import Trajectory
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "agent_secrets",
     "append_harness_event",
     "continuation",
+    "cut_short_of",
     "preflight",
     "trace_of",
     "usage_of",
@@ -39,15 +42,12 @@ CONTINUE_MESSAGE = (
 
 def preflight(agent: Agent) -> None:
     """Raise a ``UserError`` when ``agent`` cannot start here (CLI missing, key unset)."""
-    if isinstance(agent, CliAgent):
-        agent.preflight()
+    agent.preflight()
 
 
 def agent_secrets(agent: Agent, env: dict[str, str]) -> list[str]:
     """Values to redact from everything stored: the agent's keys, tokens, credentials."""
-    if isinstance(agent, CliAgent):
-        return agent.secrets()  # its keys and tokens, not its base URL
-    return [env[key] for key in agent.env_keys if key in env]
+    return agent.secrets(env)
 
 
 def continuation(
@@ -64,11 +64,11 @@ def continuation(
     left and fewer than ``max_resumes`` resumes happened; the message is written to
     ``message_path`` and a ``resume`` record is appended to the raw stream.
     """
-    if not isinstance(agent, CliAgent) or agent.continue_min is None:
+    if agent.continue_min is None:
         return None
     if remaining_s <= agent.continue_min * 60 or resumes >= agent.max_resumes:
         return None
-    session = agent.parse_trace(raw_stream).session_id
+    session = agent.parse_trace(raw_stream, "").session_id
     message = CONTINUE_MESSAGE.format(minutes=int(remaining_s // 60))
     atomic_write_text(message_path, message + "\n")
     append_harness_event(
@@ -96,10 +96,8 @@ def append_harness_event(raw_stream: Path, event: dict[str, Any]) -> None:
 
 
 def trace_of(agent: Agent, agent_name: str, raw_stream: Path) -> Trajectory:
-    """Parse ``raw_stream`` with the agent's stream format (plain lines for non-CLI agents)."""
-    if isinstance(agent, CliAgent):
-        return agent.parse_trace(raw_stream)
-    return parse_stream(raw_stream, "plain", agent_name)
+    """Parse ``raw_stream`` with the agent's stream format (plain lines by default)."""
+    return agent.parse_trace(raw_stream, agent_name)
 
 
 def write_trace(
@@ -125,3 +123,29 @@ def usage_of(trace_path: Path) -> dict[str, Any]:
         "completion_tokens": totals.total_completion_tokens if reported else None,
         "cost_usd": totals.total_cost_usd,
     }
+
+
+_CUT_SHORT_MAX_BYTES = 300
+
+
+def cut_short_of(outcome: str, workspace: Path) -> str | None:
+    """How the time budget cut the agent's work short, or None when it finished.
+
+    An agent stopped at its limit (``timed_out``, ``time_over``) was cut short; one that
+    exited may say so itself in ``CUT_SHORT_FILE`` (the reference recipe does when its
+    deadline stops training). That file is the agent's, so it is read as untrusted text:
+    never through a link, at most a few hundred bytes, first line only.
+    """
+    if outcome in {"timed_out", "time_over"}:
+        return "stopped at the time limit"
+    path = workspace / CUT_SHORT_FILE
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            return None
+        data = handle.read(_CUT_SHORT_MAX_BYTES)
+    line = data.decode("utf-8", errors="replace").strip().splitlines()
+    return line[0][:200] if line else "reported by the agent"

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from posttrainbench.agents import _packing
 from posttrainbench.agents._sft_settings import (
     TrainSettings,
     checkpoint_fraction_for,
@@ -76,6 +77,7 @@ def train_sft(
     save_margin_s: float = 5.0,
     settings: TrainSettings | None = None,
     checkpoint_every_s: float | None = None,
+    cut_short_file: Path | None = None,
 ) -> Path:
     """Fine-tune ``base_model`` on prompt-completion ``records`` and save it to ``output_dir``.
 
@@ -99,6 +101,7 @@ def train_sft(
         checkpoint_every_s: Write a loadable model to ``output_dir`` this often while
             training, so a run killed before its final save still leaves one (None: only
             at the end).
+        cut_short_file: Where to say so when the deadline stops training early.
 
     Returns:
         ``output_dir``.
@@ -109,6 +112,7 @@ def train_sft(
     datasets.disable_progress_bars()
     settings = settings or train_settings()
     model = load_model(base_model, settings)
+    _one_thread_for_toys(model, settings)
     tokenizer = AutoTokenizer.from_pretrained(str(base_model))
     own_template = tokenizer.chat_template
     # Train on the prompt format the harness evaluates with; submit the model's own file.
@@ -129,7 +133,7 @@ def train_sft(
             batch_size=batch_size,
             seed=seed,
             schedule=_Schedule(steps, time.time(), stop_at),
-            callbacks=[_progress_callback(stop_at)],
+            callbacks=[_progress_callback(stop_at, steps, cut_short_file)],
         )
         if checkpoint_every_s is not None:
             trainer.add_callback(
@@ -144,6 +148,19 @@ def train_sft(
     _save(trainer.model, tokenizer, output_dir)
     print(f"sft: saved to {output_dir}", flush=True)
     return output_dir
+
+
+def _one_thread_for_toys(model: PreTrainedModel, settings: TrainSettings) -> None:
+    """Train a toy model on one CPU thread.
+
+    Its matrices are too small to gain from intra-op threads, and those threads spin-wait
+    for each other when the machine is busy: 40 steps of the demo model took 267 s with
+    two threads and 36 s with one at a load average of 12 on 2 cores.
+    """
+    if not settings.on_gpu and model.num_parameters() < _SMALL_MODEL_PARAMS:
+        import torch
+
+        torch.set_num_threads(1)
 
 
 def load_model(base_model: Path | str, settings: TrainSettings) -> PreTrainedModel:
@@ -176,12 +193,17 @@ def build_trainer(
 ) -> Any:
     """The recipe's TRL ``SFTTrainer`` for ``model`` (from ``load_model``) on ``dataset``.
 
-    ``batch_size`` rows make one optimizer step; a micro-batch smaller than that
-    accumulates gradients over several forward passes. ``schedule`` defaults to warm-up
+    ``batch_size`` rows make one optimizer step (packed: as many rows of ``max_length``
+    as hold about ``batch_size`` records); a micro-batch smaller than that accumulates
+    gradients over several forward passes. ``schedule`` defaults to warm-up
     and cosine decay over ``max_steps``.
     """
     from trl import SFTTrainer
 
+    if settings.packing:
+        rows = _packing.packed_rows_per_step(tokenizer, dataset, batch_size, settings.max_length)
+        batch_size = _packing.rows_in_whole_micro_batches(rows, settings.micro_batch)
+        _packing.use_packed_attention(model)
     if settings.lora_rank is not None:
         model = _with_lora(model, settings.lora_rank)
     micro = micro_batch_for(batch_size, settings.micro_batch)
@@ -228,6 +250,8 @@ def _describe(settings: TrainSettings, model: PreTrainedModel) -> str:
         parts.append("fused adamw")
     if settings.lora_rank is not None:
         parts.append(f"lora r={settings.lora_rank}")
+    if settings.packing:
+        parts.append(f"packed rows of {settings.max_length}")
     return ", ".join(parts)
 
 
@@ -303,6 +327,8 @@ def _sft_config(
             gradient_checkpointing=False,
             completion_only_loss=True,
             max_length=settings.max_length,
+            packing=settings.packing,
+            packing_strategy="bfd",
             logging_steps=10,
             save_strategy="no",
             report_to="none",
@@ -313,25 +339,68 @@ def _sft_config(
         )
 
 
-def _progress_callback(stop_at: float | None) -> TrainerCallback:
-    """A callback that prints step and loss, and stops training at ``stop_at`` (epoch s)."""
+def _progress_callback(
+    stop_at: float | None, total_steps: int = 0, cut_short_file: Path | None = None
+) -> TrainerCallback:
+    """A callback that prints progress with an ETA, and stops training at ``stop_at``.
+
+    Each log line reads ``sft: step 120/500 loss 0.41 · 2,310 tok/s · ETA 31s · budget left
+    27m``. When the deadline stops training before ``total_steps``, the reason is printed
+    and written to ``cut_short_file`` (the harness records it in the trial's result).
+    """
     from transformers import TrainerCallback
 
     class _Progress(TrainerCallback):  # type: ignore[misc]
+        started = time.time()
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            self.started = time.time()  # rates and ETA count training, not loading
+
         def on_log(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             logs = kwargs.get("logs") or {}
             if "loss" in logs:
-                print(f"sft: step {state.global_step} loss {logs['loss']:.4f}", flush=True)
+                line = _progress_line(state.global_step, total_steps, logs, self.started, stop_at)
+                print(line, flush=True)
             if "train_runtime" in logs:
                 seconds = logs["train_runtime"]
                 print(f"sft: {state.global_step} steps in {seconds:.1f}s", flush=True)
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            if stop_at is not None and time.time() > stop_at:
-                print(f"sft: deadline near, stopping at step {state.global_step}", flush=True)
+            if stop_at is not None and time.time() > stop_at and not control.should_training_stop:
+                at = f"step {state.global_step} of {total_steps or state.max_steps}"
+                reason = f"time budget: training stopped at {at}"
+                print(f"sft: deadline near, stopping at {at} (cut short)", flush=True)
+                if cut_short_file is not None:
+                    cut_short_file.write_text(reason + "\n", encoding="utf-8")
                 control.should_training_stop = True
 
     return _Progress()
+
+
+def _progress_line(
+    step: int, total: int, logs: dict[str, Any], started: float, stop_at: float | None
+) -> str:
+    """One progress line: step/total, loss, tokens/s, ETA, and the time left in the budget."""
+    elapsed = max(time.time() - started, 1e-6)
+    parts = [f"sft: step {step}/{total}" if total else f"sft: step {step}"]
+    parts[0] += f" loss {logs['loss']:.4f}"
+    if "num_tokens" in logs:
+        parts.append(f"{logs['num_tokens'] / elapsed:,.0f} tok/s")
+    if total and step:
+        parts.append(f"ETA {_duration((total - step) * elapsed / step)}")
+    if stop_at is not None:
+        parts.append(f"budget left {_duration(max(stop_at - time.time(), 0.0))}")
+    return " · ".join(parts)
+
+
+def _duration(seconds: float) -> str:
+    """``42s``, ``3m05s`` or ``2h07m``."""
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
 
 
 def _checkpoint_callback(
@@ -430,6 +499,12 @@ def main(argv: list[str] | None = None) -> int:
         "--data", type=Path, default=None, help="prepared JSON-lines records (else: arith's)"
     )
     parser.add_argument(
+        "--cut-short-file",
+        type=Path,
+        default=None,
+        help="written when the deadline stops training before --steps (says at which step)",
+    )
+    parser.add_argument(
         "--checkpoint-every",
         type=float,
         default=None,
@@ -459,6 +534,7 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         settings=_settings_for(args.base_model),
         checkpoint_every_s=every,
+        cut_short_file=args.cut_short_file,
     )
     return 0
 

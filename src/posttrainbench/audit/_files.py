@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import os
+import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from posttrainbench._safe_files import (
+    Entry,
+    UntrustedFileError,
+    WalkBudget,
+    open_beneath,
+    open_dir,
+    open_file,
+)
+from posttrainbench._safe_files import walk as safe_walk
 
 __all__ = ["WEIGHT_SUFFIXES", "WorkspaceFile", "file_hashes", "relative", "walk"]
 
@@ -31,29 +42,55 @@ class WorkspaceFile:
         return (self.path, *self.aliases)
 
 
-def walk(root: Path) -> Iterator[WorkspaceFile]:
+def walk(root: Path, budget: WalkBudget | None = None) -> Iterator[WorkspaceFile]:
     """Regular files under ``root``, with the in-tree links that name them.
 
-    Links are never followed: one that leaves ``root`` is ignored (the harness must not be
-    steered into reading host files), one that stays inside only names its target.
+    Links are never followed (see ``posttrainbench._safe_files``): ``root`` itself being a
+    link yields nothing, a link that leaves ``root`` is ignored, one that stays inside only
+    names its target. Raises ``UntrustedFileError`` beyond the walk bounds (file count,
+    depth, path length, time), which the audit reports as the detector's error.
     """
-    if not root.is_dir():
+    try:
+        root_fd = open_dir(root.parent, root.name)
+    except (UntrustedFileError, FileNotFoundError, NotADirectoryError):
         return
-    real_root = root.resolve()
-    files: list[Path] = []
-    aliases: dict[Path, list[Path]] = {}
-    for directory, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(name for name in dirnames if name not in _SKIPPED_DIRS)
-        for name in sorted(filenames):
-            path = Path(directory) / name
-            if path.is_symlink():
-                target = path.resolve()
-                if target.is_relative_to(real_root) and target.is_file():
-                    aliases.setdefault(target, []).append(path)
-            elif path.is_file():
-                files.append(path)
-    for path in files:
-        yield WorkspaceFile(path, tuple(aliases.get(path.resolve(), ())))
+    files: list[str] = []
+    links: dict[str, str] = {}
+    try:
+        for entry in safe_walk(root_fd, budget, skip=_SKIPPED_DIRS):
+            if entry.kind == "file":
+                files.append(entry.relative)
+            elif entry.kind == "link":
+                links[entry.relative] = entry.link_target
+    finally:
+        os.close(root_fd)
+    aliases: dict[str, list[Path]] = {}
+    known = set(files)
+    for name, target in links.items():
+        resolved = _lexical_target(root, name, target, links)
+        if resolved in known:
+            aliases.setdefault(resolved, []).append(root / name)
+    for name in files:
+        yield WorkspaceFile(root / name, tuple(aliases.get(name, ())))
+
+
+def _lexical_target(root: Path, name: str, target: str, links: dict[str, str]) -> str | None:
+    """Where an in-tree link points, relative to ``root``, following in-tree links lexically."""
+    for _ in range(8):
+        base = posixpath.dirname(name)
+        if target.startswith("/"):
+            if not target.startswith(f"{root}/"):
+                return None
+            joined = target[len(str(root)) + 1 :]
+        else:
+            joined = posixpath.join(base, target)
+        name = posixpath.normpath(joined)
+        if name.startswith("..") or name.startswith("/"):
+            return None
+        if name not in links:
+            return name
+        target = links[name]
+    return None
 
 
 def relative(path: Path, root: Path) -> str:
@@ -64,12 +101,17 @@ def relative(path: Path, root: Path) -> str:
         return str(path)
 
 
-def file_hashes(folder: Path) -> dict[str, dict[str, object]]:
+def file_hashes(folder: Path, *, trusted: bool = False) -> dict[str, dict[str, object]]:
     """``{relative path: {"size", "sha256"}}``, the form prepare records (trial.manifest).
 
-    Links are resolved only within ``folder`` (or the HF repo folder above a snapshot);
-    a link leaving it is listed with ``"sha256": "link outside"`` instead of being read.
+    An agent-written folder (``trusted=False``, e.g. ``task/``) is read without following
+    any link: a link is listed with ``"sha256": "link"`` and ``folder`` itself being a link
+    reads as empty. A harness-given folder (``trusted=True``: the base model, whose HF
+    snapshot links into ``blobs/``) has its links resolved within ``folder`` (or the HF
+    repo folder above a snapshot); one leaving it is listed as ``"link outside"``.
     """
+    if not trusted:
+        return _untrusted_hashes(folder)
     root = folder.resolve()
     allowed = root.parent.parent if root.parent.name == "snapshots" else root
     entries: dict[str, dict[str, object]] = {}
@@ -85,3 +127,36 @@ def file_hashes(folder: Path) -> dict[str, dict[str, object]]:
                     digest.update(block)
             entries[relative_name] = {"size": target.stat().st_size, "sha256": digest.hexdigest()}
     return entries
+
+
+def _untrusted_hashes(folder: Path) -> dict[str, dict[str, object]]:
+    try:
+        folder_fd = open_dir(folder.parent, folder.name)
+    except (UntrustedFileError, FileNotFoundError, NotADirectoryError):
+        return {}
+    entries: dict[str, dict[str, object]] = {}
+    try:
+        for entry in safe_walk(folder_fd):
+            if entry.kind == "link":
+                entries[entry.relative] = {"size": 0, "sha256": "link"}
+            elif entry.kind == "special":
+                entries[entry.relative] = {"size": 0, "sha256": "special file"}
+            elif entry.kind == "file":
+                entries[entry.relative] = {"size": entry.size, "sha256": _hash_at(folder_fd, entry)}
+    finally:
+        os.close(folder_fd)
+    return entries
+
+
+def _hash_at(folder_fd: int, entry: Entry) -> str:
+    parent, _, name = entry.relative.rpartition("/")
+    dir_fd = open_beneath(folder_fd, parent)
+    try:
+        fd = open_file(dir_fd, name, entry.relative)
+    finally:
+        os.close(dir_fd)
+    digest = hashlib.sha256()
+    with os.fdopen(fd, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()

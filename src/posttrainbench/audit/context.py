@@ -13,6 +13,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from posttrainbench.audit.memorization import MemorizationSettings
 from posttrainbench.audit.report import Finding
 from posttrainbench.benchmarks import Benchmark
 from posttrainbench.judge import JudgeSettings
@@ -65,6 +66,8 @@ class AuditSettings(BaseModel):
     """Matched test items a file needs before it is flagged."""
     max_file_bytes: int = Field(default=2 << 30, ge=1)
     """Files larger than this are scanned only up to this many bytes (and said so)."""
+    memorization: MemorizationSettings = Field(default_factory=MemorizationSettings)
+    """The memorization test of the submission against perturbed twins of the test items."""
     llm_judge: LlmJudgeSettings | None = None
     """Run the ``llm_judge`` detector too, with these settings (off by default)."""
 
@@ -104,8 +107,19 @@ class AuditContext:
     reference_models: Sequence[Path] = ()
     """Checkpoints outside the workspace the agent could have fetched (the base model's
     instruct counterpart in the host HF cache): lineage compares the submission with them."""
+    writable_dirs: Sequence[Path] = ()
+    """Other folders the agent could write (its /tmp and $HOME), scanned like the workspace."""
+    journal: Path | None = None
+    """The write journal of solve (copies of files written, kept after deletion), if any."""
+    access_log: Path | None = None
+    """Reads of the test split recorded during solve (``test_access`` detector), if any."""
+    instruct_fingerprints: Sequence[Path] = ()
+    """Weight fingerprints of the base model's instruct counterpart (``ptb data fetch``)."""
     egress_log: Path | None = None
     """The agent's outbound connections (``agent/egress.jsonl``; None: not recorded)."""
+    twin_seed: int | None = None
+    """The trial's secret seed of the memorization test's twins (drawn at prepare, never
+    shown to the agent); None: ``MemorizationSettings.seed``."""
     has_submission: bool = True
     """False when collect found no usable ``final_model`` (missing, or linking outside the
     workspace): detectors must not read it then."""

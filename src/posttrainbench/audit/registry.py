@@ -13,12 +13,21 @@ DETECTORS: Registry[Detector] = Registry(
         "integrity": "posttrainbench.audit.integrity:integrity",
         "contamination": "posttrainbench.audit.contamination:contamination",
         "api_usage": "posttrainbench.audit.api_usage:api_usage",
+        "test_access": "posttrainbench.audit.test_access:test_access",
         "lineage": "posttrainbench.audit._lineage_adapter:lineage",
         "llm_judge": "posttrainbench.audit.llm_judge:llm_judge",
+        "memorization": "posttrainbench.audit.memorization:memorization",
     },
 )
 
-DEFAULT_DETECTORS: tuple[str, ...] = ("integrity", "contamination", "api_usage", "lineage")
+DEFAULT_DETECTORS: tuple[str, ...] = (
+    "integrity",
+    "contamination",
+    "test_access",
+    "api_usage",
+    "lineage",
+    "memorization",
+)
 """What the audit phase runs, in this order (``llm_judge`` too when its settings are given)."""
 
 

@@ -7,6 +7,7 @@ from posttrainbench.benchmarks.base import (
     Judge,
     JudgedBenchmark,
     TestItem,
+    TwinPair,
 )
 from posttrainbench.benchmarks.data import DatasetUnavailable, DataSource, DataStatus
 from posttrainbench.benchmarks.registry import BENCHMARKS, get_benchmark
@@ -22,5 +23,6 @@ __all__ = [
     "Judge",
     "JudgedBenchmark",
     "TestItem",
+    "TwinPair",
     "get_benchmark",
 ]

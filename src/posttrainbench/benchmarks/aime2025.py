@@ -1,10 +1,9 @@
 r"""AIME 2025: the 30 problems of the 2025 American Invitational Mathematics Examination.
 
 Data: ``math-ai/aime25`` (test split, ``test.jsonl``) at a pinned revision. Every answer
-is an integer from 0 to 999; a completion is correct when the integer it commits to
-(``ANSWER:`` line, else ``\boxed{}``, else its last number) equals the answer. A boxed
-expression that is not a plain integer (``\boxed{\frac{24}{2}}``) is evaluated with
-math-verify.
+is an integer from 0 to 999; a completion is scored as inspect_evals' ``aime_scorer`` (what
+upstream's final evaluation runs): the last number of its last line (``\boxed{}`` unwrapped)
+must equal the answer. LaTeX is not evaluated (``\boxed{\frac{24}{2}}`` is wrong).
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from typing_extensions import override
 
-from posttrainbench.benchmarks._answers import answer_scorer, extract_answer, normalise_number
+from posttrainbench.benchmarks._numeric import aime_verdict, verdict_scorer
 from posttrainbench.benchmarks.base import Benchmark, GenerationSettings, TestItem
 from posttrainbench.benchmarks.data import HubDataset
 
@@ -24,7 +23,7 @@ if TYPE_CHECKING:
     from inspect_ai import Task
     from inspect_ai.scorer import Scorer
 
-__all__ = ["AIME25", "Aime2025", "integer_answer", "integer_value"]
+__all__ = ["AIME25", "Aime2025", "integer_answer"]
 
 AIME25 = HubDataset(
     repo_id="math-ai/aime25",
@@ -44,48 +43,9 @@ def _read(path: Path) -> tuple[dict[str, Any], ...]:
     return tuple(json.loads(line) for line in lines if line.strip())
 
 
-def _math_verify_integer(expression: str) -> int | None:
-    """The integer value of a LaTeX expression, via math-verify (None if not an integer)."""
-    from math_verify import parse  # type: ignore[import-untyped]
-
-    try:
-        parsed = parse(f"${expression}$")
-    except Exception:
-        return None
-    for value in parsed:
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            continue
-        if number.is_integer():
-            return int(number)
-    return None
-
-
-def integer_value(answer: str | None) -> int | None:
-    """The integer an extracted answer stands for (``"070"`` -> 70; ``"12.5"`` -> None)."""
-    if answer is None:
-        return None
-    if any(char in answer for char in "\\{}^/"):
-        return _math_verify_integer(answer)
-    plain = normalise_number(answer)
-    if plain is None or not plain.lstrip("-").isdigit():
-        return None
-    return int(plain)
-
-
-def _committed_integer(completion: str) -> str | None:
-    value = integer_value(extract_answer(completion))
-    return None if value is None else str(value)
-
-
-def _same_integer(answer: str | None, target: str) -> bool:
-    return answer is not None and int(answer) == int(target)
-
-
 def integer_answer() -> Scorer:
-    """A scorer: correct when the committed answer is the target integer."""
-    return answer_scorer("integer_match", _committed_integer, _same_integer)
+    """A scorer: inspect_evals' AIME rule, compared by value (see ``_numeric``)."""
+    return verdict_scorer("integer_match", aime_verdict)
 
 
 class Aime2025(Benchmark):

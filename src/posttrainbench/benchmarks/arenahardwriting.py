@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING, Any
 from typing_extensions import override
 
 from posttrainbench.benchmarks._url_data import UrlFile
-from posttrainbench.benchmarks.base import GenerationSettings, Judge, JudgedBenchmark, TestItem
+from posttrainbench.benchmarks.base import (
+    GenerationSettings,
+    Judge,
+    JudgedBenchmark,
+    TestItem,
+    TwinPair,
+)
 from posttrainbench.errors import UserError
 
 if TYPE_CHECKING:
@@ -60,23 +66,57 @@ SHUFFLE_SEED = 42
 MAX_ANSWER_CHARS = 50_000
 """Longer answers are cut before judging (a runaway generation is not worth the tokens)."""
 
-_LABEL = re.compile(r"\[\[\s*(A>>B|A>B|A=B|B>A|B>>A)\s*\]\]")
+# Upstream's regex_patterns (arena-hard-v2.0.yaml), tried in order on the upper-cased reply.
+_LABEL_PATTERNS = (re.compile(r"\[\[([AB<>=]+)\]\]"), re.compile(r"\[([AB<>=]+)\]"))
+# The candidate-as-A value and weight of each label upstream's score map knows.
+_LABELS: dict[str, tuple[float, int]] = {
+    "A>>B": (1.0, 3),
+    "A>B": (1.0, 1),
+    "A=B": (0.5, 1),
+    "B=A": (0.5, 1),
+    "B>A": (0.0, 1),
+    "A<B": (0.0, 1),
+    "B>>A": (0.0, 3),
+    "A<<B": (0.0, 3),
+    "B<A": (1.0, 1),
+    "B<<A": (1.0, 3),
+}
 _THINK = re.compile(r"^\s*<think>.*?</think>\s*", re.DOTALL)
 
-JUDGE_SYSTEM_PROMPT = """\
-You compare two AI assistants' responses to a creative writing request.
-
-First write your own short response to the request, to calibrate. Then weigh both \
-responses on how well they fulfil the request: creativity and originality, quality of the \
-prose, adherence to every constraint given (form, length, tone, audience), and coherence. \
-Do not let length or the order of the responses sway you.
-
-End with exactly one verdict label on its own line:
-[[A>>B]] if Assistant A is significantly better,
-[[A>B]] if Assistant A is slightly better,
-[[A=B]] if they are about equal,
-[[B>A]] if Assistant B is slightly better,
-[[B>>A]] if Assistant B is significantly better."""
+JUDGE_SYSTEM_PROMPT = (
+    "Please act as an impartial judge and evaluate the quality of the responses provided by"
+    " two AI assistants to the user prompt displayed below. You will be given assistant A's"
+    " answer and assistant B's answer. Your job is to evaluate which assistant's answer is "
+    "better.\n"
+    "\n"
+    "When evaluating the assistants' answers, compare both assistants' answers. You must "
+    "identify and correct any mistakes or inaccurate information.\n"
+    "\n"
+    "Then consider if the assistant's answers are helpful, relevant, and concise. Helpful "
+    "means the answer correctly responds to the prompt or follows the instructions. Note "
+    "when user prompt has any ambiguity or more than one interpretation, it is more helpful"
+    " and appropriate to ask for clarifications or more information from the user than "
+    "providing an answer based on assumptions. Relevant means all parts of the response "
+    "closely connect or are appropriate to what is being asked. Concise means the response "
+    "is clear and not verbose or excessive.\n"
+    "\n"
+    "Then consider the creativity and novelty of the assistant's answers when needed. "
+    "Finally, identify any missing important information in the assistants' answers that "
+    "would be beneficial to include when responding to the user prompt.\n"
+    "\n"
+    "After providing your explanation, you must output only one of the following choices as"
+    " your final verdict with a label:\n"
+    "\n"
+    "1. Assistant A is significantly better: [[A>>B]]\n"
+    "2. Assistant A is slightly better: [[A>B]]\n"
+    "3. Tie, relatively the same: [[A=B]]\n"
+    "4. Assistant B is slightly better: [[B>A]]\n"
+    "5. Assistant B is significantly better: [[B>>A]]\n"
+    "\n"
+    'Example output: "My final verdict is tie: [[A=B]]".'
+)
+"""Arena-Hard v2.0's creative-writing judge prompt, verbatim (arena-hard-auto, Apache-2.0),
+as upstream's evaluation sends it."""
 
 _JUDGE_USER = """\
 <|User Prompt|>
@@ -110,26 +150,27 @@ class GameResult:
 
 
 def parse_verdict(reply: str) -> str:
-    """The last verdict label in a judge reply (e.g. ``"A>B"``).
+    """The verdict label of a judge reply (e.g. ``"A>B"``), read as upstream reads it.
+
+    The last ``[[...]]`` label of the upper-cased reply, else the last ``[...]`` one.
 
     Raises:
-        ValueError: The reply holds no label (the judge call is then retried).
+        ValueError: No label, or one upstream's score map lacks (upstream drops the first
+            and crashes on the second; here the judge call is retried).
     """
-    labels = _LABEL.findall(reply.upper())
-    if not labels:
-        raise ValueError("the judge's reply has no [[A>B]]-style verdict label")
-    return str(labels[-1])
+    for pattern in _LABEL_PATTERNS:
+        found = [match for match in pattern.findall(reply.upper()) if match]
+        if found:
+            label = str(found[-1]).strip("\n")
+            if label not in _LABELS:
+                raise ValueError(f"the judge's verdict label [[{label}]] is not a known one")
+            return label
+    raise ValueError("the judge's reply has no [[A>B]]-style verdict label")
 
 
 def game_result(label: str, candidate_is_a: bool) -> GameResult:
     """The candidate's result of one game judged ``label``."""
-    a_value, weight = {
-        "A>>B": (1.0, 3),
-        "A>B": (1.0, 1),
-        "A=B": (0.5, 1),
-        "B>A": (0.0, 1),
-        "B>>A": (0.0, 3),
-    }[label]
+    a_value, weight = _LABELS[label]
     return GameResult(label, a_value if candidate_is_a else 1.0 - a_value, weight)
 
 
@@ -216,6 +257,13 @@ class ArenaHardWriting(JudgedBenchmark):
     def test_items(self) -> list[TestItem]:
         """Prompts with the baseline's answers (the texts the audit looks for)."""
         return [TestItem(i.uid, i.prompt, i.baseline) for i in load_items()]
+
+    @override
+    def memorization_twins(self, seed: int) -> list[TwinPair]:
+        """Prompt and reference lightly rewritten (numbers, a few words)."""
+        from posttrainbench.benchmarks._twins import rewritten_twins
+
+        return rewritten_twins(self.test_items(), seed)
 
     @override
     def judged_task(self, judge: Judge, limit: int | None = None) -> Task:

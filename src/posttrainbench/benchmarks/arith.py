@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import re
+import sys
 from typing import TYPE_CHECKING, Any
 
 from typing_extensions import override
@@ -23,6 +24,7 @@ from posttrainbench.benchmarks.base import (
     Benchmark,
     GenerationSettings,
     TestItem,
+    TwinPair,
 )
 
 if TYPE_CHECKING:
@@ -119,7 +121,15 @@ def _draw(n: int, seed: int, prefix: str, exclude: frozenset[str]) -> list[TestI
 
 
 def test_split() -> list[TestItem]:
-    """The fixed held-out test split (``TEST_SIZE`` items, always the same)."""
+    """The fixed held-out test split (``TEST_SIZE`` items, always the same).
+
+    Raises the ``posttrainbench.test_split`` audit event: the trial records who asked.
+    """
+    sys.audit("posttrainbench.test_split", "arith")
+    return _test_items()
+
+
+def _test_items() -> list[TestItem]:
     return _draw(TEST_SIZE, TEST_SEED, "arith-test", frozenset())
 
 
@@ -135,7 +145,7 @@ def train_split(n: int, seed: int = TRAIN_SEED) -> list[TestItem]:
     """
     if seed == TEST_SEED:
         raise ValueError("The test seed cannot be used for training data.")
-    test_questions = frozenset(item.question for item in test_split())
+    test_questions = frozenset(item.question for item in _test_items())
     return _draw(n, seed, f"arith-train{seed}", test_questions)
 
 
@@ -177,6 +187,46 @@ def last_integer() -> Scorer:
     return answer_scorer("last_integer_match", extract_last_integer, _same_last_integer)
 
 
+def _twin(item: TestItem, rng: random.Random, taken: frozenset[str]) -> TestItem:
+    """``item`` with fresh numbers drawn from the generator and the answer recomputed.
+
+    Name, object and verb stay; the twin is never a test question (``taken``).
+    """
+    first, second = list(_INTEGER.finditer(item.question))[:2]
+    gains = " more." in item.question
+    while True:
+        x, y = rng.randint(1, MAX_OPERAND), rng.randint(1, MAX_OPERAND)
+        new_start, answer = (x, x + y) if gains else (x + y, x)
+        question = (
+            item.question[: first.start()]
+            + str(new_start)
+            + item.question[first.end() : second.start()]
+            + str(y)
+            + item.question[second.end() :]
+        )
+        if question not in taken:
+            return TestItem(item.id, question, answer_text(str(answer)))
+
+
+def memorization_twins(items: list[TestItem], seed: int) -> list[TwinPair]:
+    """Each item (answered as training data teaches) with a fresh generator draw as twin.
+
+    The twin keeps the item's template (name, object, verb) and draws new numbers, so it
+    is both a perturbed twin and a fresh draw; its answer is recomputed.
+    """
+    from posttrainbench.benchmarks._twins import item_rng
+
+    taken = frozenset(item.question for item in test_split())
+    return [
+        TwinPair(
+            verbatim=TestItem(item.id, item.question, answer_text(item.answer)),
+            twin=_twin(item, item_rng(seed, item.id), taken),
+            answer_recomputed=True,
+        )
+        for item in items
+    ]
+
+
 class Arith(Benchmark):
     """Toy arithmetic word problems (add or subtract two numbers up to 9)."""
 
@@ -207,6 +257,11 @@ class Arith(Benchmark):
         """Fresh draws of the generator (never a test question), answered as trained."""
         items = self.train_items(count + len(self.test_items()), seed=seed)
         return [AllowedExample(item.question, answer_text(item.answer)) for item in items]
+
+    @override
+    def memorization_twins(self, seed: int) -> list[TwinPair]:
+        """Fresh generator draws in each item's template, answers recomputed."""
+        return memorization_twins(self.test_items(), seed)
 
     @override
     def task(self, limit: int | None = None) -> Task:

@@ -26,6 +26,7 @@ __all__ = [
     "Judge",
     "JudgedBenchmark",
     "TestItem",
+    "TwinPair",
 ]
 
 _T = TypeVar("_T")
@@ -63,6 +64,20 @@ class TestItem:
     id: str
     question: str
     answer: str
+
+
+@dataclass(frozen=True)
+class TwinPair:
+    """A test item as the model is shown it, and its perturbed twin (memorization test)."""
+
+    verbatim: TestItem
+    """The test item: prompt text and reference answer as the evaluation presents them."""
+    twin: TestItem
+    """The same item perturbed (numbers, choice order, names, words); never shown to the
+    agent, so only a model that memorised ``verbatim`` prefers it to the twin."""
+    answer_recomputed: bool
+    """True when the twin's answer is correct for the twin; False when it is the
+    original's answer kept as text (no generator to recompute it)."""
 
 
 @dataclass(frozen=True)
@@ -117,11 +132,39 @@ class Benchmark(ABC):
         """The task of a judge-scored benchmark, grading with ``judge``."""
         raise NotImplementedError(f"{self.id} is not scored by an LLM judge")
 
+    seed_shuffles: bool = False
+    """True when the evaluation seed also changes the items (GPQA's choice order), so a
+    greedy model is still evaluated with every seed."""
+
+    def for_seed(self, sample: Sample, seed: int) -> Sample:
+        """``sample`` as the final evaluation presents it under ``seed`` (default: as is)."""
+        return sample
+
     def iter_test_texts(self) -> Iterator[str]:
         """Every question and answer text, for contamination scanning."""
         for item in self.test_items():
             yield item.question
             yield item.answer
+
+    def memorization_twins(self, seed: int) -> list[TwinPair]:
+        """Each test item with a perturbed twin generated from ``seed``.
+
+        The default changes every number of the question (consistently, same digit count;
+        a light rewrite when it has none) and keeps the reference answer as text;
+        benchmarks with more structure override it.
+        """
+        from posttrainbench.benchmarks._twins import item_rng, perturbed_question
+
+        return [
+            TwinPair(
+                verbatim=item,
+                twin=TestItem(
+                    item.id, perturbed_question(item.question, item_rng(seed, item.id)), item.answer
+                ),
+                answer_recomputed=False,
+            )
+            for item in self.test_items()
+        ]
 
     def _question_samples(self, limit: int | None) -> list[Sample]:
         """The first ``limit`` test items as samples: the question in, the answer as target."""

@@ -3,9 +3,12 @@
 Data: ``BFCL_v3_exec_simple.json`` (JSON lines, 100 items) of the Hugging Face dataset
 ``gorilla-llm/Berkeley-Function-Calling-Leaderboard``, the source PostTrainBench used.
 Each item has a user turn, one function schema and the ground-truth call as Python source
-(``calc(n=20, p=0.6)``). The function is offered as a native tool; the model's reply is
-correct when it holds exactly one assistant message with exactly one tool call whose name
-and arguments equal the ground truth after a JSON round trip.
+(``calc(n=20, p=0.6)``). The function is offered as a native tool. Scoring is what
+upstream's final evaluation runs, ``inspect_evals.bfcl()``'s AST matcher for the ``simple``
+category: exactly one tool call over the conversation, its name the ground truth's, every
+required parameter present, each argument equal to the expected value after inspect_evals'
+type coercion (an ``int`` where a ``float`` is declared, a tuple for a list), and an extra
+optional argument accepted when it equals the schema's default.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from typing_extensions import override
 
-from posttrainbench.benchmarks.base import Benchmark, GenerationSettings, TestItem
+from posttrainbench.benchmarks.base import Benchmark, GenerationSettings, TestItem, TwinPair
 from posttrainbench.benchmarks.data import HubDataset
 
 if TYPE_CHECKING:
@@ -26,7 +29,15 @@ if TYPE_CHECKING:
     from inspect_ai.scorer import Scorer
     from inspect_ai.solver import Solver
 
-__all__ = ["BFCL", "Bfcl", "BfclItem", "bfcl_items", "one_matching_call", "offer_tools"]
+__all__ = [
+    "BFCL",
+    "Bfcl",
+    "BfclItem",
+    "bfcl_items",
+    "call_verdict",
+    "one_matching_call",
+    "offer_tools",
+]
 
 BFCL = HubDataset(
     repo_id="gorilla-llm/Berkeley-Function-Calling-Leaderboard",
@@ -95,10 +106,6 @@ def _message(turn: dict[str, str]) -> Any:
     return ChatMessageUser(content=turn["content"])
 
 
-def _json_round_trip(value: Any) -> Any:
-    return json.loads(json.dumps(value))
-
-
 def offer_tools() -> Solver:
     """A solver: offer the item's functions as tools and generate without running them."""
     from inspect_ai.solver import Generate, TaskState, solver
@@ -117,8 +124,23 @@ def offer_tools() -> Solver:
     return bfcl_tools()
 
 
+def call_verdict(
+    calls: list[Any], ground_truth: str, functions: list[dict[str, Any]]
+) -> tuple[bool, str]:
+    """Whether ``calls`` (inspect ``ToolCall``s) are the ground truth's one call, and why."""
+    from inspect_evals.bfcl.score.scorer import tool_call_matches_possible_answers
+    from inspect_evals.bfcl.utils.function_parsing import parse_exec_ground_truth
+
+    if len(calls) != 1:
+        return False, f"Expected 1 function call, got {len(calls)}"
+    expected = parse_exec_ground_truth(ground_truth)[0]
+    schema = functions[0] if functions else None
+    result = tool_call_matches_possible_answers(calls[0], expected, schema, "python")
+    return bool(result["valid"]), "; ".join(result.get("error", [])) or "Correct"
+
+
 def one_matching_call() -> Scorer:
-    """A scorer: one assistant message, one tool call, name and arguments as expected."""
+    """A scorer: inspect_evals' BFCL ``simple`` verdict over every tool call of the reply."""
     from inspect_ai.model import ChatMessageAssistant
     from inspect_ai.scorer import CORRECT, INCORRECT, Score, Target, accuracy, scorer, stderr
     from inspect_ai.solver import TaskState
@@ -126,22 +148,19 @@ def one_matching_call() -> Scorer:
     @scorer(metrics=[accuracy(), stderr()])
     def exact_tool_call() -> Scorer:
         async def score(state: TaskState, target: Target) -> Score:
-            replies = [m for m in state.messages if isinstance(m, ChatMessageAssistant)]
-            calls = [call for reply in replies for call in reply.tool_calls or []]
-            name, arguments = state.metadata["expected_name"], state.metadata["expected_args"]
-            if len(replies) != 1 or len(calls) != 1:
-                why = f"{len(replies)} assistant message(s), {len(calls)} tool call(s)"
-                return Score(value=INCORRECT, answer=None, explanation=why)
-            call = calls[0]
-            got = f"{call.function}({json.dumps(call.arguments, sort_keys=True)})"
-            correct = call.function == name and _json_round_trip(
-                call.arguments
-            ) == _json_round_trip(arguments)
-            return Score(
-                value=CORRECT if correct else INCORRECT,
-                answer=got,
-                explanation=f"expected {name}({json.dumps(arguments, sort_keys=True)})",
+            calls = [
+                call
+                for message in state.messages
+                if isinstance(message, ChatMessageAssistant)
+                for call in message.tool_calls or []
+            ]
+            correct, why = call_verdict(
+                calls, state.metadata["ground_truth"], state.metadata["functions"]
             )
+            got = "; ".join(
+                f"{call.function}({json.dumps(call.arguments, sort_keys=True)})" for call in calls
+            )
+            return Score(value=CORRECT if correct else INCORRECT, answer=got, explanation=why)
 
         return score
 
@@ -176,6 +195,23 @@ class Bfcl(Benchmark):
         ]
 
     @override
+    def memorization_twins(self, seed: int) -> list[TwinPair]:
+        """Numeric argument values changed in the request and the expected call alike."""
+        from posttrainbench.benchmarks._twins import change_numbers, item_rng, light_rewrite
+
+        pairs = []
+        for item in self.test_items():
+            rng = item_rng(seed, item.id)
+            mapping: dict[str, str] = {}
+            question = change_numbers(item.question, rng, mapping)
+            answer = change_numbers(item.answer, rng, mapping)
+            recomputed = question != item.question
+            if not recomputed:  # no number to change: reword the request, keep the call
+                question = light_rewrite(item.question, rng)
+            pairs.append(TwinPair(item, TestItem(item.id, question, answer), recomputed))
+        return pairs
+
+    @override
     def task(self, limit: int | None = None) -> Task:
         """Native tool calling (no execution), scored on one exactly matching call."""
         from inspect_ai.dataset import Sample
@@ -192,6 +228,7 @@ class Bfcl(Benchmark):
                         "functions": list(item.functions),
                         "expected_name": name,
                         "expected_args": arguments,
+                        "ground_truth": item.ground_truth,
                     },
                 )
             )

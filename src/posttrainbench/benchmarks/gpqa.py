@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING
 
 from typing_extensions import override
 
-from posttrainbench.benchmarks.base import Benchmark, GenerationSettings, TestItem
+from posttrainbench.benchmarks.base import Benchmark, GenerationSettings, TestItem, TwinPair
 from posttrainbench.benchmarks.data import HubDataset
 
 if TYPE_CHECKING:
     from inspect_ai import Task
+    from inspect_ai.dataset import Sample
 
 __all__ = ["GPQA", "SHUFFLE_SEED", "GpqaItem", "GpqaMain", "gpqa_items"]
 
@@ -87,6 +88,31 @@ def _read(path: Path) -> tuple[GpqaItem, ...]:
     return tuple(items)
 
 
+def _presented(item_id: str, question: str, choices: tuple[str, ...], answer: str) -> TestItem:
+    """A question with its lettered choices, answered by the letter of ``answer``."""
+    lines = [f"{letter}) {choice}" for letter, choice in zip(_LETTERS, choices, strict=False)]
+    letter = _LETTERS[choices.index(answer)]
+    return TestItem(item_id, question + "\n\n" + "\n".join(lines), f"ANSWER: {letter}")
+
+
+def memorization_twins(items: Sequence[GpqaItem], seed: int) -> list[TwinPair]:
+    """Each question with its choices reordered: the correct one moves, distractors shuffle."""
+    from posttrainbench.benchmarks._twins import item_rng
+
+    pairs = []
+    for item in items:
+        rng = item_rng(seed, item.id)
+        choices = list(item.choices)
+        for _ in range(50):
+            rng.shuffle(choices)
+            if choices.index(item.answer) != item.choices.index(item.answer):
+                break
+        twin = _presented(item.id, item.question, tuple(choices), item.answer)
+        verbatim = _presented(item.id, item.question, item.choices, item.answer)
+        pairs.append(TwinPair(verbatim, twin, answer_recomputed=True))
+    return pairs
+
+
 class GpqaMain(Benchmark):
     """GPQA main set (448 questions), multiple choice with chain of thought."""
 
@@ -99,6 +125,19 @@ class GpqaMain(Benchmark):
     allowed_training_data = "None: no GPQA question (main, diamond or extended) may be trained on."
     data_sources = (GPQA,)
 
+    seed_shuffles = True
+
+    @override
+    def for_seed(self, sample: Sample, seed: int) -> Sample:
+        """The choices in the order ``seed`` gives them (upstream: the seed shuffles them)."""
+        choices = list(sample.choices or [])
+        target = sample.target if isinstance(sample.target, str) else sample.target[0]
+        order = list(range(len(choices)))
+        random.Random(f"{seed}:{sample.id}").shuffle(order)
+        sample.choices = [choices[index] for index in order]
+        sample.target = _LETTERS[order.index(_LETTERS.index(target))]
+        return sample
+
     @override
     def test_items(self) -> list[TestItem]:
         """The 448 questions; ``answer`` is the text of the correct choice."""
@@ -110,6 +149,11 @@ class GpqaMain(Benchmark):
         for item in gpqa_items():
             yield item.question
             yield from item.choices
+
+    @override
+    def memorization_twins(self, seed: int) -> list[TwinPair]:
+        """Choices reordered and distractors shuffled; the answer letter follows."""
+        return memorization_twins(gpqa_items(), seed)
 
     @override
     def task(self, limit: int | None = None) -> Task:

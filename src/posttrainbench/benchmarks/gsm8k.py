@@ -3,8 +3,9 @@
 Data: ``openai/gsm8k`` (``main`` config) at a pinned revision; the 1319 test problems are
 held out, the 7473 training problems are explicitly allowed training data and supply the
 few-shot examples (a seeded draw, the same for every model). The prompt is inspect_evals'
-GSM8K prompt; the score is a numeric match of the answer the completion commits to (see
-:mod:`posttrainbench.benchmarks._answers`).
+GSM8K prompt; the score is upstream's final-evaluation rule: the signed last number of the
+completion, commas removed, equal to the answer by value (see
+:mod:`posttrainbench.benchmarks._numeric`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from typing_extensions import override
 
-from posttrainbench.benchmarks._answers import answer_scorer, extract_answer, numbers_match
+from posttrainbench.benchmarks._numeric import gsm8k_verdict, verdict_scorer
 from posttrainbench.benchmarks.base import (
     AllowedExample,
     Benchmark,
@@ -111,8 +112,8 @@ def _system_text(text: str) -> Solver:
 
 
 def numeric_answer() -> Scorer:
-    """A scorer: correct when the committed answer is the target number."""
-    return answer_scorer("numeric_match", extract_answer, numbers_match)
+    """A scorer: correct when the signed last number of the completion is the target."""
+    return verdict_scorer("numeric_match", gsm8k_verdict)
 
 
 class Gsm8k(Benchmark):

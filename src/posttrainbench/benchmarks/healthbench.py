@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING, Any
 from typing_extensions import override
 
 from posttrainbench.benchmarks._url_data import UrlFile
-from posttrainbench.benchmarks.base import GenerationSettings, Judge, JudgedBenchmark, TestItem
+from posttrainbench.benchmarks.base import (
+    GenerationSettings,
+    Judge,
+    JudgedBenchmark,
+    TestItem,
+    TwinPair,
+)
 
 if TYPE_CHECKING:
     from inspect_ai import Task
@@ -57,31 +63,21 @@ BOOTSTRAP_SEED = 0
 MIN_TURNS = 5
 MAX_NEGATIVE_CRITERIA = 2
 
-GRADER_PROMPT = """\
-You are grading one response of an AI assistant in a health-related conversation against \
-one rubric criterion.
 
-<conversation>
-{conversation}
-</conversation>
+@cache
+def grader_template() -> str:
+    """The grader template upstream sends (``healthbench_grader.md``).
 
-<response>
-{response}
-</response>
+    OpenAI simple-evals' HealthBench template, verbatim (MIT); ``<<conversation>>`` and
+    ``<<rubric_item>>`` are filled in by :func:`grader_prompt`.
+    """
+    from importlib.resources import files
 
-<criterion points="{points}">
-{criterion}
-</criterion>
+    path = files("posttrainbench.benchmarks").joinpath("healthbench_grader.md")
+    return path.read_text(encoding="utf-8")
 
-Decide whether the response meets the criterion. A criterion may describe something \
-undesirable (negative points): it is then "met" when the response does that undesirable \
-thing. When a criterion lists several requirements, it is met only if all of them are. \
-Judge only the final response, using the conversation as context.
 
-Reply with a JSON object and nothing else:
-{{"explanation": "<one or two sentences>", "criteria_met": true or false}}"""
-
-_JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
+_FENCES = re.compile(r"^```json\s*|\s*```$")
 
 
 @dataclass(frozen=True)
@@ -158,20 +154,38 @@ def bootstrap_stderr(values: list[float], samples: int = BOOTSTRAP_SAMPLES) -> f
     return statistics.pstdev(means)
 
 
+def grader_prompt(
+    messages: tuple[tuple[str, str], ...] | list[tuple[str, str]],
+    response: str,
+    criterion: Criterion,
+) -> str:
+    """The grader's prompt for one criterion, rendered as upstream renders it."""
+    turns = [*messages, ("assistant", response)]
+    conversation = "\n\n".join(f"{role}: {text}" for role, text in turns)
+    rubric_item = f"[{criterion.points:g}] {criterion.text}"
+    return (
+        grader_template()
+        .replace("<<conversation>>", conversation)
+        .replace("<<rubric_item>>", rubric_item)
+    )
+
+
 def parse_grade(reply: str) -> bool:
-    """``criteria_met`` from a grader reply.
+    """``criteria_met`` from a grader reply, read as upstream reads it.
+
+    The reply, stripped of a leading ```` ```json ```` and a trailing fence, must be a JSON
+    object whose ``criteria_met`` is a boolean.
 
     Raises:
-        ValueError: No JSON object with a boolean ``criteria_met`` (the call is retried).
+        ValueError: Anything else (upstream and the harness then ask the grader again).
     """
-    text = reply.strip().removeprefix("```json").removeprefix("```").removesuffix("```")
-    found = _JSON_OBJECT.search(text)
+    text = _FENCES.sub("", reply.strip())
     try:
-        data = json.loads(found.group(0)) if found else None
-    except json.JSONDecodeError:
-        data = None
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"the grader's reply is not JSON: {error}") from error
     if not isinstance(data, dict) or not isinstance(data.get("criteria_met"), bool):
-        raise ValueError("the grader's reply is not JSON with a boolean criteria_met")
+        raise ValueError("the grader's reply has no boolean criteria_met")
     return bool(data["criteria_met"])
 
 
@@ -250,17 +264,8 @@ def rubric_scorer(judge: Judge, examples: dict[str, Example]) -> Scorer:
     def healthbench_rubric() -> Scorer:
         async def score(state: TaskState, target: Target) -> Score:
             example = examples[str(state.sample_id)]
-            conversation = "\n\n".join(f"{role}: {text}" for role, text in example.messages)
             response = state.output.completion
-            prompts = [
-                GRADER_PROMPT.format(
-                    conversation=conversation,
-                    response=response,
-                    points=f"{c.points:g}",
-                    criterion=c.text,
-                )
-                for c in example.criteria
-            ]
+            prompts = [grader_prompt(example.messages, response, c) for c in example.criteria]
             met = await asyncio.gather(
                 *(judge.ask([{"role": "user", "content": p}], parse_grade) for p in prompts)
             )
@@ -303,6 +308,13 @@ class HealthBench(JudgedBenchmark):
             )
             for e in load_examples()
         ]
+
+    @override
+    def memorization_twins(self, seed: int) -> list[TwinPair]:
+        """Prompt and reference lightly rewritten (numbers, a few words)."""
+        from posttrainbench.benchmarks._twins import rewritten_twins
+
+        return rewritten_twins(self.test_items(), seed)
 
     @override
     def judged_task(self, judge: Judge, limit: int | None = None) -> Task:

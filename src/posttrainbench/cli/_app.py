@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -9,7 +11,19 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-__all__ = ["AsJson", "Experiment", "RunsDir", "app", "console", "err_console", "log", "split_agent"]
+__all__ = [
+    "RUNS_DIR_NAME",
+    "AsJson",
+    "Experiment",
+    "RunsDir",
+    "app",
+    "console",
+    "err_console",
+    "log",
+    "nearest_runs_dir",
+    "nothing_found",
+    "split_agent",
+]
 
 app = typer.Typer(
     name="ptb",
@@ -18,19 +32,65 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+_FILE_WIDTH = 200
+"""Columns of output that goes to a file or pipe: wide enough that paths are not split."""
+
+
+def _console(*, stderr: bool = False) -> Console:
+    """A console that wraps at the terminal's width, and not at 80 columns in a file."""
+    stream = sys.stderr if stderr else sys.stdout
+    to_file = not stream.isatty() and "COLUMNS" not in os.environ
+    return Console(stderr=stderr, highlight=False, width=_FILE_WIDTH if to_file else None)
+
+
+console = _console()
+err_console = _console(stderr=True)
+
+RUNS_DIR_NAME = "runs"
+"""The runs folder's default name: looked up from the current folder upwards, like ``.git``."""
+
+
+def nearest_runs_dir(start: Path | None = None) -> Path:
+    """The nearest ``runs`` folder in ``start`` (default: the current folder) or above it.
+
+    Commands find their results the way git finds ``.git``: a ``ptb leaderboard`` run in any
+    sub-folder of a project sees the project's ``runs/``. Without one anywhere above, the
+    answer is ``runs`` in ``start`` (created only by commands that write).
+    """
+    here = (start or Path.cwd()).absolute()
+    for folder in (here, *here.parents):
+        candidate = folder / RUNS_DIR_NAME
+        if candidate.is_dir():
+            return candidate if folder != Path.cwd() else Path(RUNS_DIR_NAME)
+    return Path(RUNS_DIR_NAME)
+
+
+def _resolve_runs_dir(value: Path | None) -> Path:
+    # An explicit --runs-dir or PTB_RUNS_DIR is taken as given; only the default searches.
+    return nearest_runs_dir() if value is None or value == Path(RUNS_DIR_NAME) else value
+
 
 RunsDir = Annotated[
     Path,
     typer.Option(
         "--runs-dir",
         envvar="PTB_RUNS_DIR",
-        help="Folder holding run directories and the index (env PTB_RUNS_DIR).",
+        callback=_resolve_runs_dir,
+        help="Folder holding run directories and the index (env PTB_RUNS_DIR; default: the "
+        "nearest runs/ in this folder or above).",
     ),
 ]
 Experiment = Annotated[str | None, typer.Option("--experiment", "-e", help="Only this experiment.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def nothing_found(runs_dir: Path, what: str = "trial results") -> str:
+    """The message of an empty answer: where the command looked, and what to run."""
+    where = runs_dir if runs_dir.is_absolute() else Path.cwd() / runs_dir
+    return (
+        f"No {what} in {where}. Run `ptb demo` (or `ptb run ...`) to make some, or point "
+        "--runs-dir / PTB_RUNS_DIR at the runs folder that holds them."
+    )
 
 
 def log(message: str) -> None:
@@ -38,5 +98,6 @@ def log(message: str) -> None:
 
 
 def split_agent(agent: str) -> tuple[str, str]:
-    name, _, config = agent.partition(":")
-    return name, config
+    from posttrainbench.agents import split_agent as split
+
+    return split(agent)

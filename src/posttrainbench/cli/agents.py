@@ -66,16 +66,46 @@ def trace_show(
     runs_dir: RunsDir = Path("runs"),
     as_json: AsJson = False,
     limit: Annotated[int, typer.Option(help="Characters shown per message or output.")] = 2000,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep showing new steps until the agent ends.")
+    ] = False,
+    poll: Annotated[float, typer.Option(help="Seconds between looks with --follow.")] = 1.0,
 ) -> None:
     """Show an agent's transcript: messages, reasoning, tool calls, outputs, usage, cost."""
     from posttrainbench.agents.render import transcript
 
-    trace = load_trace(_trial_root(trial, runs_dir))
+    root = _trial_root(trial, runs_dir)
+    if follow:
+        _follow_trace(root, limit, poll)
+        return
+    trace = load_trace(root)
     if as_json:
         typer.echo(trace.model_dump_json(indent=2, exclude_none=True))
         return
     for renderable in transcript(trace, limit):
         console.print(renderable)
+
+
+def _follow_trace(root: Path, limit: int, poll_s: float) -> None:
+    """Print the steps of a running trial as they come, until its agent has ended."""
+    import time
+
+    from posttrainbench.agents.render import render_step
+    from posttrainbench.trial import TrialPaths
+
+    paths, shown = TrialPaths(root), 0
+    console.print(f"following {escape(str(root))} (Ctrl-C to stop)")
+    while True:
+        ended = paths.solve_outcome.is_file()  # read before the stream: no step is missed
+        if paths.raw_stream.is_file() or paths.trace.is_file():
+            steps = load_trace(root).steps
+            for step in steps[shown:]:
+                console.print(render_step(step, limit))
+            shown = max(shown, len(steps))
+        if ended:
+            console.print(f"the agent has ended ({shown} steps)")
+            return
+        time.sleep(poll_s)
 
 
 @agents_app.command("install")
@@ -126,6 +156,7 @@ def doctor_report() -> dict[str, Any]:
     """What is ready on this host: agent CLIs, keys (set or not), sandboxes, GPUs, data."""
     from posttrainbench.agents import SCAFFOLDS
     from posttrainbench.agents.install import cli_version, find_binary
+    from posttrainbench.sandbox.limits import limit_mechanism
     from posttrainbench.sandbox.registry import SANDBOXES, get_sandbox
 
     clis = []
@@ -154,6 +185,7 @@ def doctor_report() -> dict[str, Any]:
         "keys": {key: bool(os.environ.get(key)) for key in sorted(keys)},
         "codex_auth_json": codex_auth.is_file(),
         "sandboxes": sandboxes,
+        "limits": limit_mechanism(),
         "network": _network(),
         "gpus": _gpus(),
         "datasets": _datasets(),
@@ -234,6 +266,10 @@ def doctor(as_json: AsJson = False) -> None:
             f"  {_mark(box['works'])} {box['sandbox']}"
             + (f": {escape(box['reason'])}" if box["reason"] else "")
         )
+    limits = report["limits"]
+    console.print(f"[bold]Limits[/bold] (memory, processes, disk): enforced by {limits}")
+    if limits == "rlimits":
+        console.print("  per-process only; run as root with cgroups mounted for whole-tree limits")
     network = report["network"]
     console.print(f"[bold]Agent network[/bold] (stack: {network['stack']})")
     for tool, path in network["tools"].items():

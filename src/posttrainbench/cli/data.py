@@ -1,4 +1,4 @@
-"""Commands over benchmark data and evaluation: ``data status``, ``data fetch``, ``eval``."""
+"""Benchmark data and evaluation: ``data status``, ``data fetch``, ``eval``, ``rescore``."""
 
 from __future__ import annotations
 
@@ -95,6 +95,9 @@ def data_fetch(
                 f"{benchmark.id}: {entry.source} @ {entry.revision} "
                 f"({len(entry.files)} files) locked in {', '.join(map(str, written))}"
             )
+    from posttrainbench.trial.audit import record_instruct_fingerprints
+
+    record_instruct_fingerprints(log)  # lineage without the instruct weights on the host
 
 
 @app.command("eval", rich_help_panel=PANEL)
@@ -113,6 +116,18 @@ def eval_command(
         Path | None,
         typer.Option(help="Where metrics.json and the inspect logs go (default: ptb-eval/ID)."),
     ] = None,
+    base: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            file_okay=False,
+            help="The base model folder: its tokenizer and generation config are used "
+            "(default: the model's own).",
+        ),
+    ] = None,
+    protocol: Annotated[
+        str, typer.Option(help="paper (upstream's seeds, averaged) or greedy (one decode).")
+    ] = "paper",
     as_json: AsJson = False,
 ) -> None:
     """Evaluate any model directory on a benchmark, outside a trial, and print the metrics."""
@@ -122,6 +137,8 @@ def eval_command(
     from posttrainbench.evaluation import EvaluationError, evaluate_model
 
     chosen = get_benchmark(benchmark)
+    if protocol not in ("paper", "greedy"):
+        raise UserError(f"--protocol {protocol!r}: use paper or greedy.")
     if limit is not None and limit < 1:
         raise UserError("--limit must be at least 1 (leave it out for the full test set).")
     chosen.test_items()  # a missing dataset is reported before minutes of model loading
@@ -135,6 +152,8 @@ def eval_command(
             log_dir=out_dir / "logs",
             limit=limit,
             max_tokens=max_tokens,
+            base_dir=base,
+            protocol=protocol,
         )
     except EvaluationError as error:
         raise UserError(f"Evaluation of {model_path} on {chosen.id} failed: {error}") from error
@@ -145,6 +164,46 @@ def eval_command(
     stderr = f" ± {metrics.stderr * 100:.1f}" if metrics.stderr is not None else ""
     console.print(
         f"{escape(chosen.title)}: [bold]{metrics.accuracy * 100:.1f}[/bold]{stderr} "
-        f"on {metrics.n} items (max tokens {metrics.max_tokens})"
+        f"on {metrics.n} items (max tokens {metrics.max_tokens}; protocol {metrics.protocol}, "
+        f"seeds {metrics.seeds or 'none'})"
     )
     console.print(f"Metrics: {escape(str(out_dir / 'metrics.json'))}")
+
+
+@app.command("rescore", rich_help_panel=PANEL)
+def rescore_command(
+    path: Annotated[
+        Path, typer.Argument(exists=True, file_okay=False, help="A trial or experiment folder.")
+    ],
+    write: Annotated[
+        bool, typer.Option("--write", help="Replace the stored metrics with the new scores.")
+    ] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Re-score stored completions with the current scorers (no generation); list changes."""
+    from rich.table import Table
+
+    from posttrainbench.trial.rescore import find_trials, rescore_trial
+
+    reports = [rescore_trial(trial, write=write) for trial in find_trials(path)]
+    if as_json:
+        typer.echo(json.dumps([report.model_dump() for report in reports], indent=2))
+        return
+    table = Table("trial", "benchmark", "old", "new", "changed", "samples changed")
+    for report in reports:
+        if report.skipped:
+            table.add_row(Path(report.trial).name, report.benchmark, "", "", "", report.skipped)
+            continue
+        shown = ", ".join(f"{c.sample_id} {c.old}→{c.new}" for c in report.changed[:8])
+        more = f" (+{len(report.changed) - 8})" if len(report.changed) > 8 else ""
+        table.add_row(
+            Path(report.trial).name,
+            report.benchmark,
+            f"{(report.old_accuracy or 0) * 100:.1f}",
+            f"{(report.new_accuracy or 0) * 100:.1f}",
+            f"{len(report.changed)}/{report.samples}",
+            escape(shown + more),
+        )
+    console.print(table)
+    if not write and any(report.changed for report in reports):
+        console.print("Stored metrics unchanged: re-run with --write to replace them.")

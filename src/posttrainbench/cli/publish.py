@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from posttrainbench.cli._app import Experiment, RunsDir, app, console, log
+from posttrainbench.cli._app import Experiment, RunsDir, app, console, log, nothing_found
 from posttrainbench.errors import UserError
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def _board(
     store = ResultStore(index_path(runs_dir))
     results = store.results(experiment)
     if not results:
-        raise UserError(f"No trial results in {index_path(runs_dir)}: run trials first.")
+        raise UserError(nothing_found(runs_dir))
     return store, results, aggregate(results, resolve_weights(results, weights))
 
 
@@ -50,7 +50,11 @@ def plots(
     from posttrainbench.results import write_plots
 
     _, _, board = _board(runs_dir, experiment, weights)
-    for path in write_plots(board, out):
+
+    def skipped(name: str, why: str) -> None:
+        log(f"not drawn: {name} ({why})")
+
+    for path in write_plots(board, out, on_skip=skipped):
         log(f"wrote {path}")
 
 

@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from posttrainbench.cli._app import AsJson, Experiment, RunsDir, app, console
+from posttrainbench.cli._app import AsJson, Experiment, RunsDir, app, console, nothing_found
 from posttrainbench.errors import UserError
 
 PANEL = "Results"
@@ -54,6 +55,9 @@ def leaderboard_command(
     except ValueError as error:
         raise UserError(f"Unknown format '{output}': use table, csv, json or md.") from error
     results = ResultStore(index_path(runs_dir)).results(experiment)
+    if not results and chosen is OutputFormat.TABLE:
+        console.print(escape(nothing_found(runs_dir)))
+        return
     board = aggregate(results, resolve_weights(results, weights), seed=seed)
     view = select_view(by_model=by_model, by_benchmark=by_benchmark, board=board)
     if chosen is OutputFormat.TABLE:

@@ -4,30 +4,63 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
+from rich.markup import escape
 
-from posttrainbench.cli._app import AsJson, Experiment, RunsDir, app, console, log, split_agent
+from posttrainbench.cli._app import (
+    AsJson,
+    Experiment,
+    RunsDir,
+    app,
+    console,
+    log,
+    nothing_found,
+    split_agent,
+)
+from posttrainbench.sandbox.registry import SANDBOXES
 
 PANEL = "Trials"
+SANDBOX_HELP = f"auto | {' | '.join(SANDBOXES.names())} (or module:Class)."
+"""Every registered sandbox, so that --help lists what the README lists."""
 
 
 @app.command(rich_help_panel=PANEL)
 def demo(
-    out: Annotated[Path, typer.Option(help="Where the tiny model and the runs go.")] = Path(
-        "ptb-demo"
-    ),
-    hours: Annotated[float, typer.Option(help="Time budget per trial, in hours.")] = 0.1,
-    sandbox: Annotated[str, typer.Option(help="process | bwrap | auto.")] = "auto",
+    runs_dir: RunsDir = Path("runs"),
+    hours: Annotated[
+        float, typer.Option(help="Safety cap on each trial's time, in hours (the work is fixed).")
+    ] = 0.5,
+    sandbox: Annotated[str, typer.Option(help=SANDBOX_HELP)] = "auto",
 ) -> None:
     """Run the CPU demo: a tiny base model, the noop and reference agents on 'arith'."""
-    from posttrainbench.demo import run_demo
-    from posttrainbench.results import leaderboard, leaderboard_table
+    from posttrainbench.demo import follow_up_commands, run_demo
+    from posttrainbench.results import (
+        LeaderboardView,
+        aggregate,
+        leaderboard_view_table,
+        resolve_weights,
+    )
 
-    results = run_demo(out, hours=hours, sandbox=sandbox, log=log)
-    console.print(leaderboard_table(leaderboard(results)))
-    console.print(f"Run directories: {out / 'runs'}")
+    done = run_demo(runs_dir, hours=hours, sandbox=sandbox, log=log)
+    board = aggregate(done.results, resolve_weights(done.results))
+    console.print(leaderboard_view_table(board, LeaderboardView.AGENTS))
+    if done.reused:
+        console.print(
+            f"{len(done.reused)} of {len(done.results)} trials were already done: their "
+            f"recorded results are shown (delete {escape(str(runs_dir / 'demo'))} to run "
+            "them again)."
+        )
+    for result in done.results:
+        if result.cut_short:
+            console.print(
+                f"[yellow]cut short[/yellow] {escape(result.trial_id)}: "
+                f"{escape(result.cut_short)} (a slow or busy machine: see `ptb trace show`)"
+            )
+    console.print(f"Results are in {escape(str(runs_dir.absolute()))}. Next, try:")
+    for command in follow_up_commands(runs_dir, done.results):
+        console.print(f"  {escape(command)}", soft_wrap=True)
 
 
 @app.command(rich_help_panel=PANEL)
@@ -50,7 +83,7 @@ def run(
     hours: Annotated[float | None, typer.Option(help="Time budget of the agent, in hours.")] = None,
     runs_dir: RunsDir = Path("runs"),
     gpus: Annotated[int, typer.Option(help="GPUs given to the agent.")] = 0,
-    sandbox: Annotated[str, typer.Option(help="process | bwrap | auto.")] = "auto",
+    sandbox: Annotated[str, typer.Option(help=SANDBOX_HELP)] = "auto",
     experiment: Annotated[str, typer.Option(help="Experiment name.")] = "default",
     replicates: Annotated[int, typer.Option(min=1, help="Independent trials.")] = 1,
     wait: Annotated[
@@ -80,6 +113,10 @@ def run(
             help="With --network allow: HOST, IPv4 address or CIDR, optional :PORT; repeatable.",
         ),
     ] = None,
+    protocol: Annotated[
+        str,
+        typer.Option(help="Final-evaluation protocol: paper (upstream's seeds) or greedy."),
+    ] = "paper",
 ) -> None:
     """Run (or resume) an experiment file's trials, or one trial per replicate from options."""
     if experiment_file is not None:
@@ -115,11 +152,20 @@ def run(
             honeytokens=honeytokens,
             audit_llm_judge=audit_llm_judge,
             network=policy,
+            protocol=_protocol(protocol),
         )
         for replicate in range(1, replicates + 1)
     ]
     results = run_local(specs, runs_dir, log=log)
     console.print(leaderboard_table(leaderboard(results)))
+
+
+def _protocol(value: str) -> Literal["paper", "greedy"]:
+    if value not in ("paper", "greedy"):
+        from posttrainbench.errors import UserError
+
+        raise UserError(f"--protocol {value!r}: use paper or greedy.")
+    return "paper" if value == "paper" else "greedy"
 
 
 @app.command(rich_help_panel=PANEL)
@@ -142,6 +188,9 @@ def status(
     from posttrainbench.trial import index_path
 
     rows = ResultStore(index_path(runs_dir)).trials(experiment)
+    if not rows and not as_json:
+        console.print(escape(nothing_found(runs_dir, "trials")))
+        return
     if as_json:
         console.print_json(json.dumps([row.__dict__ for row in rows]))
     else:

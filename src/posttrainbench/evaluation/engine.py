@@ -19,6 +19,16 @@ from typing import Any
 from posttrainbench.benchmarks import Benchmark, Judge
 from posttrainbench.catalog import ModelFamily, chat_template
 from posttrainbench.evaluation.metrics import Metrics
+from posttrainbench.evaluation.model_view import TokenizerUse, build_model_view
+from posttrainbench.evaluation.protocol import (
+    GREEDY,
+    Protocol,
+    Sampling,
+    base_sampling,
+    seed_scores,
+    seeded_task,
+    seeds_for,
+)
 from posttrainbench.evaluation.providers import Endpoint, Provider, select_provider
 from posttrainbench.evaluation.vllm_server import VllmServer, VllmServerError, VllmSettings
 from posttrainbench.judge import OpenAIJudge
@@ -65,13 +75,27 @@ def stop_token_ids(model_dir: Path, family: ModelFamily) -> list[int]:
 
 
 def _pinned_generation_config(
-    stop_ids: list[int], max_tokens: int, cache_implementation: str | None = None
+    stop_ids: list[int],
+    max_tokens: int,
+    cache_implementation: str | None = None,
+    sampling: Sampling = GREEDY,
 ) -> Any:
     from transformers import GenerationConfig
 
-    extra = {"cache_implementation": cache_implementation} if cache_implementation else {}
+    extra: dict[str, Any] = (
+        {"cache_implementation": cache_implementation} if cache_implementation else {}
+    )
+    if not sampling.greedy:
+        extra.update(
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            top_k=max(sampling.top_k, 0),
+            repetition_penalty=sampling.repetition_penalty,
+        )
+        if sampling.min_p:
+            extra["min_p"] = sampling.min_p
     return GenerationConfig(
-        do_sample=False,
+        do_sample=not sampling.greedy,
         max_new_tokens=max_tokens,
         eos_token_id=stop_ids,
         pad_token_id=stop_ids[-1],
@@ -124,6 +148,7 @@ def _hf_model(
     stop_ids: list[int],
     tokens: int,
     decode: dict[str, str | int],
+    sampling: Sampling = GREEDY,
 ) -> Any:
     from inspect_ai.model import ModelInfo, get_model, set_model_info
 
@@ -138,10 +163,10 @@ def _hf_model(
         model_path=str(model_dir),
         device=str(decode["device"]),
         chat_template=hf_chat_template(model_dir, family),
-        do_sample=False,
+        do_sample=not sampling.greedy,
         batch_size=int(decode["batch_size"]),
         generation_config=_pinned_generation_config(
-            stop_ids, tokens, str(cache) if cache else None
+            stop_ids, tokens, str(cache) if cache else None, sampling
         ),
         memoize=False,
         **extra,
@@ -160,14 +185,14 @@ def _openai_model(endpoint: Endpoint) -> Any:
 
 
 def _server_sampling(
-    stop_ids: list[int], family: ModelFamily, send_template: bool
+    stop_ids: list[int], family: ModelFamily, send_template: bool, sampling: Sampling = GREEDY
 ) -> dict[str, Any]:
     """Request fields that pin vLLM's sampling (beyond temperature and max_tokens)."""
     body: dict[str, Any] = {
         "stop_token_ids": stop_ids,
-        "top_k": -1,
-        "min_p": 0.0,
-        "repetition_penalty": 1.0,
+        "top_k": sampling.top_k,
+        "min_p": sampling.min_p,
+        "repetition_penalty": sampling.repetition_penalty,
         "skip_special_tokens": True,
     }
     if send_template:
@@ -188,11 +213,12 @@ def _model_for(
     endpoint: Endpoint | None,
     batch_size: int,
     decode: dict[str, str | int],
+    sampling: Sampling = GREEDY,
 ) -> Iterator[Any]:
     """The inspect model to generate with; a managed server lives as long as the block."""
     if provider is Provider.HF:
         try:
-            model = _hf_model(model_dir, family, stop_ids, tokens, decode)
+            model = _hf_model(model_dir, family, stop_ids, tokens, decode, sampling)
         except Exception as error:
             raise EvaluationError(
                 f"model does not load: {type(error).__name__}: {error}"
@@ -229,6 +255,9 @@ def evaluate_model(
     judge: Judge | None = None,
     batch_size: int = 32,
     few_shot: int = 0,
+    base_dir: Path | None = None,
+    protocol: Protocol | str = Protocol.PAPER,
+    seeds: tuple[int, ...] | None = None,
 ) -> Metrics:
     """Score ``model_dir`` on ``benchmark`` (first ``limit`` items; all when None).
 
@@ -245,6 +274,13 @@ def evaluate_model(
         batch_size: Concurrent generations (the ``hf`` batch size, the server connections).
         few_shot: Examples from the benchmark's allowed data shown before each question
             (the ``baseline-few-shot`` rows; 0: none).
+        base_dir: The base model: its tokenizer and generation config are used, never the
+            submission's (see :mod:`~posttrainbench.evaluation.model_view`). None: the
+            model is its own base (``ptb eval`` of any model).
+        protocol: ``paper`` (seeded sampling, mean over seeds) or ``greedy``; see
+            :mod:`~posttrainbench.evaluation.protocol`.
+        seeds: Paper protocol: these seeds as given (upstream's command-line seeds);
+            None: the benchmark's rule.
 
     Raises:
         UserError: A judge-scored benchmark without a judge key, a bad provider setting.
@@ -257,25 +293,49 @@ def evaluate_model(
     if benchmark.judged and judge is None:
         judge = OpenAIJudge.from_env()  # fails now, not after hours of generation
     chosen = select_provider(provider)
+    protocol = Protocol(protocol)
     tokens = max_tokens or benchmark.generation.max_tokens
     os.environ.setdefault("INSPECT_DISPLAY", "none")
+    tokenizer = None
+    if base_dir is not None:
+        try:
+            tokenizer = build_model_view(model_dir, base_dir, log_dir / "model_view")
+        except Exception as error:  # a malformed submission (config.json, tokenizer files)
+            raise EvaluationError(
+                f"model does not load: {type(error).__name__}: {error}"
+            ) from error
+        model_dir = log_dir / "model_view"
+    sampling = base_sampling(base_dir or model_dir) if protocol is Protocol.PAPER else GREEDY
     stop_ids = stop_token_ids(model_dir, family)
     task = benchmark.judged_task(judge, limit) if judge is not None else benchmark.task(limit)
     if few_shot > 0:
         from posttrainbench.evaluation.few_shot import few_shot_examples, with_few_shot
 
         task = with_few_shot(task, few_shot_examples(benchmark, few_shot))
-    temperature = benchmark.generation.temperature
+    if protocol is Protocol.PAPER:
+        seeds = seeds or seeds_for(benchmark, sampling)
+        task = seeded_task(task, benchmark, seeds)
+    else:
+        seeds = ()
+    temperature = sampling.temperature
     extra: dict[str, Any] = {}
     decode = hf_decode_settings(batch_size) if chosen is Provider.HF else {}
     if chosen is not Provider.HF:
-        extra = dict(
-            top_p=1.0,
-            seed=0,
-            extra_body=_server_sampling(stop_ids, family, chosen is Provider.OPENAI),
-        )
+        body = _server_sampling(stop_ids, family, chosen is Provider.OPENAI, sampling)
+        extra = dict(top_p=sampling.top_p, extra_body=body)
+        if not seeds:
+            extra["seed"] = 0
     with _model_for(
-        chosen, model_dir, family, stop_ids, tokens, log_dir, endpoint, batch_size, decode
+        chosen,
+        model_dir,
+        family,
+        stop_ids,
+        tokens,
+        log_dir,
+        endpoint,
+        batch_size,
+        decode,
+        sampling,
     ) as model:
         try:
             logs = inspect_eval(
@@ -296,7 +356,37 @@ def evaluate_model(
         except Exception as error:
             raise EvaluationError(f"{type(error).__name__}: {error}") from error
     metrics = _metrics_from_log(logs[0], benchmark, tokens, log_dir, chosen, judge)
-    return metrics.model_copy(update={"decode": decode})
+    return _with_protocol(metrics, logs[0], protocol, sampling, seeds, tokenizer).model_copy(
+        update={"decode": decode}
+    )
+
+
+def _with_protocol(
+    metrics: Metrics,
+    log: Any,
+    protocol: Protocol,
+    sampling: Sampling,
+    seeds: tuple[int, ...],
+    tokenizer: TokenizerUse | None,
+) -> Metrics:
+    """``metrics`` with the protocol recorded; several seeds: the mean over the seeds."""
+    update: dict[str, Any] = {
+        "protocol": protocol.value,
+        "sampling": sampling.model_dump(),
+        "seeds": list(seeds),
+        "temperature": sampling.temperature,
+        "tokenizer": tokenizer.model_dump() if tokenizer else None,
+    }
+    if len(seeds) > 1:
+        per_seed = seed_scores(log)
+        errors = [score.stderr for score in per_seed if score.stderr is not None]
+        update.update(
+            accuracy=sum(score.accuracy for score in per_seed) / len(per_seed),
+            stderr=sum(errors) / len(errors) if errors else None,
+            n=per_seed[0].n,
+            per_seed=[score.model_dump() for score in per_seed],
+        )
+    return metrics.model_copy(update=update)
 
 
 def _metrics_from_log(

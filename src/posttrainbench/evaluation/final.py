@@ -37,6 +37,13 @@ def _parser() -> argparse.ArgumentParser:
         "--few-shot", type=int, default=0, help="examples from allowed data before each question"
     )
     parser.add_argument(
+        "--base-dir",
+        type=Path,
+        default=None,
+        help="the base model: evaluation uses its tokenizer and generation config",
+    )
+    parser.add_argument("--protocol", default="paper", choices=["paper", "greedy"])
+    parser.add_argument(
         "--provider",
         default=None,
         choices=["auto", "hf", "vllm", "openai"],
@@ -47,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one evaluation attempt; see the module docstring for the contract."""
+    from posttrainbench.evaluation.progress import register_progress
+
+    register_progress()
     args = _parser().parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     try:
@@ -59,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
             max_tokens=args.max_tokens,
             provider=args.provider,
             few_shot=args.few_shot,
+            base_dir=args.base_dir,
+            protocol=args.protocol,
         )
     except UserError as error:
         # The harness is misconfigured (e.g. no judge key): not the model's fault.

@@ -31,3 +31,13 @@ class Metrics(BaseModel):
     """How the ``hf`` provider decoded (device, batch size; static cache on GPU)."""
     extras: dict[str, float | int | str] = Field(default_factory=dict)
     """Benchmark-specific figures (e.g. HealthBench by-axis scores, judge call counts)."""
+    protocol: str = "greedy"
+    """``paper`` (seeded sampling, mean over seeds) or ``greedy``; older records: greedy."""
+    seeds: list[int] = Field(default_factory=list)
+    """Evaluation seeds (paper protocol); empty for greedy."""
+    per_seed: list[dict[str, float | int | None]] = Field(default_factory=list)
+    """Accuracy, stderr and n of each seed when there were several (the score is their mean)."""
+    sampling: dict[str, float | int | str] = Field(default_factory=dict)
+    """Sampling settings used and where they came from (the base model's generation config)."""
+    tokenizer: dict[str, str | list[str]] | None = None
+    """Which tokenizer evaluation used (the base's; added tokens appended if resized)."""

@@ -2,7 +2,7 @@
 
 Each value carries both its machine form (fractions 0..1, full precision, ``None`` when
 absent) and its human text (×100, one decimal, with markers: ``*`` fallback applied,
-``†`` partial or missing).
+``†`` partial or missing; ``‡`` after an agent: the budget cut some trial short).
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from posttrainbench.results.summary import AgentSummary, Leaderboard
+from posttrainbench.results.summary import AgentSummary, Leaderboard, WeightsSource
 
 __all__ = [
     "FALLBACK_MARK",
     "MISSING_MARK",
+    "CUT_SHORT_MARK",
     "Column",
     "LeaderboardView",
     "TableView",
@@ -27,6 +28,8 @@ __all__ = [
 
 FALLBACK_MARK = "*"
 MISSING_MARK = "†"
+CUT_SHORT_MARK = "‡"
+"""After an agent's name: the time budget cut the work of some of its trials short."""
 
 Data = float | int | str | None
 
@@ -103,7 +106,15 @@ _AGENT_COLUMNS = (Column("agent", "agent", numeric=False), Column("hours", "budg
 
 def _notes(board: Leaderboard) -> tuple[str, ...]:
     source = board.weights
-    notes = [f"Weights: {source.source.value} — {source.detail}."]
+    if source.source is WeightsSource.UNWEIGHTED:
+        notes = [f"Average: {source.detail}."]
+    else:
+        notes = [f"Weights: {source.source.value} — {source.detail}."]
+    if any(entry.cut_short for entry in board.entries):
+        notes.append(
+            f"{CUT_SHORT_MARK} the time budget cut the agent's work short in some trials "
+            "(see each trial's cut_short)."
+        )
     if any(entry.fallbacks for entry in board.entries):
         notes.append(f"{FALLBACK_MARK} includes trials scored with the base model's score.")
     if any(not entry.complete for entry in board.entries):
@@ -140,7 +151,7 @@ def _agent_row(entry: AgentSummary) -> tuple[Value, ...]:
     complete = [run for run in entry.runs if run.average is not None]
     used = entry.budget_used
     return (
-        _text(entry.agent),
+        _agent_name(entry),
         _hours(entry.hours),
         Value(len(complete), f"{len(complete)}/{len(entry.runs)}"),
         _score(entry.average, fallback=entry.fallbacks > 0, partial=not entry.complete),
@@ -157,6 +168,10 @@ def _agent_row(entry: AgentSummary) -> tuple[Value, ...]:
     )
 
 
+def _agent_name(entry: AgentSummary) -> Value:
+    return Value(entry.agent, entry.agent + (CUT_SHORT_MARK if entry.cut_short else ""))
+
+
 def _cost(cost: float | None, with_cost: int, trials: int) -> Value:
     """Dollars; ``(k/n)`` when only k of the n trials reported a cost."""
     if cost is None:
@@ -166,7 +181,10 @@ def _cost(cost: float | None, with_cost: int, trials: int) -> Value:
 
 
 def _benchmark_columns(board: Leaderboard) -> tuple[Column, ...]:
-    return tuple(Column(b, b) for b in [*board.benchmarks, *board.unweighted_benchmarks])
+    """A column per benchmark that has a result: empty ones are hidden."""
+    present = {cell.benchmark for entry in board.entries for cell in entry.cells}
+    names = [*board.benchmarks, *board.unweighted_benchmarks]
+    return tuple(Column(b, b) for b in names if b in present)
 
 
 def _by_benchmark(board: Leaderboard) -> TableView:
@@ -186,7 +204,7 @@ def _by_benchmark(board: Leaderboard) -> TableView:
             for b in benchmarks
         ]
         average = _score(entry.average, fallback=entry.fallbacks > 0, partial=not entry.complete)
-        rows.append((_text(entry.agent), _hours(entry.hours), *scores, average))
+        rows.append((_agent_name(entry), _hours(entry.hours), *scores, average))
     title = "Per benchmark: mean over base models (×100)"
     return TableView(title, columns, tuple(rows), _notes(board))
 

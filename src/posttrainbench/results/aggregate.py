@@ -15,6 +15,11 @@ anything is missing: a partial number is always flagged, never silently averaged
 fewer benchmarks or models. Benchmarks without a weight are shown per benchmark but are
 not part of the average (``Leaderboard.unweighted_benchmarks``). Several results in one
 (model, benchmark, replicate) slot (e.g. from two experiments) are averaged.
+
+Honest ranking outside the paper's benchmarks: when the agents ran a benchmark that the
+paper's weights do not cover (the toy ``arith``), a weighted average would rank every agent
+on nothing; the average is then the unweighted mean over the benchmarks present, and the
+weights' ``detail`` says so (tables, site and plots print it as a caption).
 """
 
 from __future__ import annotations
@@ -127,13 +132,21 @@ def resolve_weights(
             source=WeightsSource.STORE,
             detail=f"{BASELINE_INSTRUCT} and {BASELINE_ZERO_SHOT} results in the store",
         )
+    published = published_weights()
+    if needed - set(published):
+        return ResolvedWeights(
+            weights={b: 1 / len(needed) for b in sorted(needed)},
+            source=WeightsSource.UNWEIGHTED,
+            detail=(
+                f"unweighted mean over the benchmarks present ({', '.join(sorted(needed))}): "
+                f"the paper's weights do not cover {', '.join(sorted(needed - set(published)))}"
+            ),
+        )
     detail = "paper's published weights"
     if instruct or base:
         lacking = sorted((needed or set(instruct) | set(base)) - covered)
         detail += f" (store baselines incomplete for: {', '.join(lacking)})"
-    return ResolvedWeights(
-        weights=published_weights(), source=WeightsSource.PUBLISHED, detail=detail
-    )
+    return ResolvedWeights(weights=published, source=WeightsSource.PUBLISHED, detail=detail)
 
 
 def aggregate(
@@ -336,6 +349,7 @@ def _summarise_agent(
         cells=cells,
         hours_used=mean_or_none(used),
         budget_used=mean_or_none([u / hours for u in used]) if hours > 0 else None,
+        cut_short=sum(1 for r in members if r.cut_short),
         **_usage(members),
     )
 

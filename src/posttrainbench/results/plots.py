@@ -1,7 +1,8 @@
 """Leaderboard figures (matplotlib, PNG and SVG): the main chart, benchmarks, time, budgets.
 
-matplotlib is an optional dependency (``pip install 'posttrainbench[plots]'``), imported
-only when a figure is drawn. Scores are drawn ×100, like the tables.
+matplotlib is a core dependency, imported only when a figure is drawn. Scores are drawn
+×100, like the tables. A figure that cannot be drawn is never skipped silently: its
+drawing function returns why, and ``write_plots`` passes that on.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from posttrainbench.errors import UserError
 from posttrainbench.results.aggregate import BASELINE_INSTRUCT, BASELINE_ZERO_SHOT
-from posttrainbench.results.summary import AgentSummary, Leaderboard
+from posttrainbench.results.summary import AgentSummary, Leaderboard, WeightsSource
 from posttrainbench.results.weights import published_reference
 
 if TYPE_CHECKING:
@@ -31,7 +32,9 @@ def _figure(width: float, height: float) -> Figure:
     try:
         from matplotlib.figure import Figure
     except ImportError as error:
-        raise UserError("Plots need matplotlib: pip install 'posttrainbench[plots]'.") from error
+        raise UserError(
+            "Plots need matplotlib, a dependency of posttrainbench: pip install 'matplotlib>=3.8'."
+        ) from error
     return Figure(figsize=(width, height), layout="constrained")
 
 
@@ -63,10 +66,10 @@ def reference_lines(board: Leaderboard) -> dict[str, float]:
     return lines
 
 
-def _leaderboard(board: Leaderboard) -> Figure | None:
+def _leaderboard(board: Leaderboard) -> Figure | str:
     entries = [e for e in _agents(board) if e.average is not None]
     if not entries:
-        return None
+        return "no agent has a complete run (every average is missing: see ptb leaderboard)"
     figure = _figure(max(6.0, 0.9 * len(entries) + 3), 4.5)
     axes = figure.add_subplot()
     names = [_label(e, board) for e in entries]
@@ -81,17 +84,35 @@ def _leaderboard(board: Leaderboard) -> Figure | None:
         axes.axhline(100 * value, linestyle=style, color="#555555", label=label)
     if axes.get_legend_handles_labels()[0]:
         axes.legend(loc="upper right", fontsize=8)
-    axes.set_ylabel("weighted average (×100)")
+    axes.set_ylabel(f"{_average_name(board)} (×100)")
     axes.set_title("PostTrainBench: mean ± std over runs")
+    figure.text(0.01, 0.005, _caption(board), fontsize=7, color="#555555")
     axes.tick_params(axis="x", labelrotation=30)
     return figure
 
 
-def _benchmarks(board: Leaderboard) -> Figure | None:
+def _average_name(board: Leaderboard) -> str:
+    unweighted = board.weights.source is WeightsSource.UNWEIGHTED
+    return "unweighted mean over benchmarks" if unweighted else "weighted average"
+
+
+def _caption(board: Leaderboard) -> str:
+    """Where the average comes from, printed under the main chart."""
+    detail = board.weights.detail
+    return (
+        f"Average: {detail}."
+        if board.weights.source is WeightsSource.UNWEIGHTED
+        else (f"Weights: {board.weights.source.value} — {detail}.")
+    )
+
+
+def _benchmarks(board: Leaderboard) -> Figure | str:
     entries = _agents(board)
-    benchmarks = [*board.benchmarks, *board.unweighted_benchmarks]
+    scored = {s.benchmark for e in entries for s in e.benchmarks if s.score is not None}
+    # Empty columns are hidden: a benchmark no agent has a score on draws nothing.
+    benchmarks = [b for b in [*board.benchmarks, *board.unweighted_benchmarks] if b in scored]
     if not entries or not benchmarks:
-        return None
+        return "no agent has a score on any benchmark"
     figure = _figure(max(7.0, 1.1 * len(benchmarks) + 3), 4.5)
     axes = figure.add_subplot()
     width = 0.8 / len(entries)
@@ -107,10 +128,10 @@ def _benchmarks(board: Leaderboard) -> Figure | None:
     return figure
 
 
-def _time(board: Leaderboard) -> Figure | None:
+def _time(board: Leaderboard) -> Figure | str:
     entries = [e for e in _agents(board) if e.hours_used is not None]
     if not entries:
-        return None
+        return "no agent recorded the time it ran"
     figure = _figure(7.0, max(2.5, 0.45 * len(entries) + 1.5))
     axes = figure.add_subplot()
     names = [_label(e, board) for e in entries]
@@ -131,13 +152,14 @@ def _time(board: Leaderboard) -> Figure | None:
     return figure
 
 
-def _budgets(board: Leaderboard) -> Figure | None:
+def _budgets(board: Leaderboard) -> Figure | str:
     series: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
     for entry in _agents(board):
         if entry.average is not None:
             series[entry.agent].append((entry.hours, entry.average, entry.std or 0.0))
-    if len({e.hours for e in _agents(board)}) < 2 or not series:
-        return None
+    budgets = len({e.hours for e in _agents(board)})
+    if budgets < 2 or not series:
+        return f"needs agents at two or more time budgets (found {budgets})"
     figure = _figure(6.5, 4.5)
     axes = figure.add_subplot()
     for agent, points in sorted(series.items()):
@@ -151,7 +173,7 @@ def _budgets(board: Leaderboard) -> Figure | None:
             label=agent,
         )
     axes.set_xlabel("time budget (hours)")
-    axes.set_ylabel("weighted average (×100)")
+    axes.set_ylabel(f"{_average_name(board)} (×100)")
     axes.set_title("Score vs time budget")
     axes.legend(fontsize=8)
     return figure
@@ -165,17 +187,24 @@ _DRAW: dict[str, Callable[[Leaderboard], Any]] = {
 }
 
 
-def write_plots(board: Leaderboard, out_dir: Path) -> list[Path]:
+def write_plots(
+    board: Leaderboard,
+    out_dir: Path,
+    on_skip: Callable[[str, str], None] | None = None,
+) -> list[Path]:
     """Draw every figure that the leaderboard has data for into ``out_dir``.
 
     Each figure is written as ``<name>.png`` and ``<name>.svg``; a figure without data
-    (e.g. ``budgets`` with one time budget) is skipped. Returns the files written.
+    (e.g. ``budgets`` with one time budget) is not drawn, and ``on_skip(name, why)`` is
+    told so. Returns the files written.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name in FIGURES:
         figure = _DRAW[name](board)
-        if figure is None:
+        if isinstance(figure, str):
+            if on_skip is not None:
+                on_skip(name, figure)
             continue
         for suffix in _FORMATS:
             path = out_dir / f"{name}.{suffix}"

@@ -42,3 +42,7 @@ class TrialResult(BaseModel):
     """Output tokens the agent used; None when not reported."""
     cost_usd: float | None = None
     """What the agent's LLM calls cost in US dollars; None when unknown."""
+    cut_short: str | None = None
+    """How the time budget cut the agent's work short (stopped at its limit, or the agent
+    reported stopping early for time, e.g. the reference recipe's ``step 117 of 500``);
+    None when it finished its work. Informational: the score is whatever was submitted."""

@@ -20,7 +20,7 @@ from typing import Any
 import jinja2
 
 from posttrainbench._fileio import atomic_write_text
-from posttrainbench.results._views import FALLBACK_MARK, MISSING_MARK, short_model
+from posttrainbench.results._views import CUT_SHORT_MARK, FALLBACK_MARK, MISSING_MARK, short_model
 from posttrainbench.results.artifacts import (
     MonitorSample,
     TrialFiles,
@@ -117,7 +117,12 @@ def _site_data(board: Leaderboard) -> dict[str, Any]:
     """What the page's script needs: per agent, per (model, benchmark) cell scores."""
     return {
         "models": board.models,
-        "benchmarks": [*board.benchmarks, *board.unweighted_benchmarks],
+        # Empty benchmark columns are hidden: only benchmarks some result is on.
+        "benchmarks": [
+            b
+            for b in [*board.benchmarks, *board.unweighted_benchmarks]
+            if any(c.benchmark == b for e in board.entries for c in e.cells)
+        ],
         "entries": [
             {
                 "agent": e.agent,
@@ -162,6 +167,7 @@ def build_site(
         data=_site_data(board),
         fallback_mark=FALLBACK_MARK,
         missing_mark=MISSING_MARK,
+        cut_short_mark=CUT_SHORT_MARK,
     )
     atomic_write_text(out_dir / "index.html", index)
     trial_template = environment.get_template("trial.html.jinja")

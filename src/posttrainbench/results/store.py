@@ -55,7 +55,7 @@ class TrialRow:
 
 
 class ResultStore:
-    """Reads and writes the index at ``path`` (created on first use)."""
+    """Reads and writes the index at ``path`` (created by the first write; reads never create)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -110,6 +110,8 @@ class ResultStore:
     def trials(self, experiment: str | None = None) -> list[TrialRow]:
         """Trials, optionally of one experiment, ordered by experiment and id."""
         query = "SELECT * FROM trials"
+        if not self.path.is_file():
+            return []
         with self._connect() as db:
             if experiment is None:
                 rows = db.execute(query + " ORDER BY experiment, trial_id").fetchall()
@@ -121,6 +123,8 @@ class ResultStore:
 
     def results(self, experiment: str | None = None) -> list[TrialResult]:
         """Final results, optionally of one experiment."""
+        if not self.path.is_file():
+            return []
         with self._connect() as db:
             if experiment is None:
                 rows = db.execute("SELECT result_json FROM results ORDER BY trial_id").fetchall()

@@ -29,6 +29,8 @@ class WeightsSource(StrEnum):
     FILE = "file"
     STORE = "store"
     PUBLISHED = "published"
+    UNWEIGHTED = "unweighted"
+    """The paper's weights do not cover the benchmarks present: their plain mean."""
 
 
 class _Published(BaseModel):
@@ -173,6 +175,8 @@ class AgentSummary(_Published):
     """Cost over the trials that reported one, in US dollars (None: none did)."""
     cost_trials: int = 0
     """Trials that reported a cost (``cost_usd`` covers only these)."""
+    cut_short: int = 0
+    """Trials whose work the time budget cut short (``TrialResult.cut_short``)."""
 
 
 class Leaderboard(_Published):

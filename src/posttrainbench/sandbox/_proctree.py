@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ProcessTree"]
+__all__ = ["ProcessTree", "process_state"]
 
 # Freezing repeats until a round finds no new member; a fork bomb still ends after this.
 _MAX_FREEZE_ROUNDS = 20
@@ -38,6 +38,12 @@ def _stat(pid: int) -> _Stat | None:
     # The command name (field 2) may hold spaces and parentheses; it ends at the last ')'.
     fields = raw[raw.rindex(b")") + 2 :].split()
     return _Stat(ppid=int(fields[1]), state=fields[0].decode(), start=int(fields[19]))
+
+
+def process_state(pid: int) -> str | None:
+    """The state letter of ``pid`` (``R``, ``S``, ``T`` stopped, ``t`` traced...), None if gone."""
+    stat = _stat(pid)
+    return stat.state if stat else None
 
 
 def _snapshot() -> dict[int, _Stat]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
+import os
+import shutil
 import signal
 import subprocess
 import time
@@ -12,6 +15,8 @@ from pathlib import Path
 from typing import IO
 
 from posttrainbench.errors import UserError
+from posttrainbench.sandbox._cgroups import CgroupSet
+from posttrainbench.sandbox._guard import LimitGuard, Watchdog
 from posttrainbench.sandbox._output import OutputRecorder
 from posttrainbench.sandbox._proctree import ProcessTree
 from posttrainbench.sandbox.base import SandboxRequest, SandboxResult
@@ -23,6 +28,10 @@ __all__ = ["Launch", "run_tree"]
 _POLL_S = 0.2
 _REAP_TIMEOUT_S = 5.0
 _PIPE_DRAIN_S = 5.0
+_PR_SET_PDEATHSIG = 1
+# Joins each cgroup named before "--" (writing 0 moves the writer), then runs the rest:
+# the agent's first instruction already runs inside its limits.
+_JOIN_CGROUPS = 'while [ "$1" != -- ]; do echo 0 > "$1" || exit 125; shift; done; shift; exec "$@"'
 
 
 @dataclass(frozen=True)
@@ -49,13 +58,15 @@ def run_tree(launch: Launch, request: SandboxRequest) -> SandboxResult:
     process of the tree is killed and gone before this returns.
     """
     started = time.monotonic()
+    cgroups = CgroupSet.create(request.limits) if request.limits else None
+    guard = LimitGuard(request.limits, cgroups)
     with (
         OutputRecorder(request.output_path, request.secrets) as recorder,
         _stdin(request.stdin_path) as stdin,
     ):
         try:
             process = subprocess.Popen(
-                list(launch.argv),
+                _limited_argv(launch.argv, request, cgroups),
                 env=dict(launch.env),
                 cwd=launch.cwd,
                 stdin=stdin,
@@ -63,32 +74,93 @@ def run_tree(launch: Launch, request: SandboxRequest) -> SandboxResult:
                 stderr=subprocess.PIPE,
                 start_new_session=True,
                 pass_fds=launch.pass_fds,
+                preexec_fn=_die_with_harness,
             )
         except (FileNotFoundError, PermissionError, NotADirectoryError) as error:
+            if cgroups is not None:
+                cgroups.remove()
             raise UserError(f"Cannot start {launch.argv[0]!r}: {error}") from error
+        watchdog = Watchdog(process.pid, cgroups)
         assert process.stdout is not None and process.stderr is not None
         recorder.pump(process.stdout, "stdout")
         recorder.pump(process.stderr, "stderr")
-        timed_out = _supervise(process, launch, request)
+        try:
+            timed_out, breach = _supervise(process, launch, request, guard)
+            breach = breach or guard.final()
+        finally:
+            _kill_cgroups(cgroups)
+            watchdog.release()
         recorder.join(_PIPE_DRAIN_S)
     code = process.returncode
     return SandboxResult(
-        exit_code=code if code >= 0 else None,
+        exit_code=code if code >= 0 and breach is None else None,
         timed_out=timed_out,
         duration_s=time.monotonic() - started,
+        limit_exceeded=breach,
+        peaks=dict(guard.peaks),
     )
 
 
-def _supervise(process: subprocess.Popen[bytes], launch: Launch, request: SandboxRequest) -> bool:
-    """Wait for the top process or the limit; True when the limit ended the run."""
+def _limited_argv(
+    argv: Sequence[str], request: SandboxRequest, cgroups: CgroupSet | None
+) -> list[str]:
+    """``argv`` inside the run's cgroups, with a per-file size cap (and rlimits without them)."""
+    limits = request.limits
+    if limits is None:
+        return list(argv)
+    prlimit = shutil.which("prlimit") or shutil.which("prlimit", path="/usr/bin")
+    prefix: list[str] = []
+    if prlimit is not None:
+        prefix = [prlimit, f"--fsize={limits.disk_bytes}"]
+        if cgroups is None:
+            # Last resort: per-process address space and per-uid process counts.
+            prefix += [f"--as={limits.memory_bytes}", f"--nproc={limits.processes}"]
+        prefix.append("--")
+    if cgroups is None:
+        return [*prefix, *argv]
+    joins = [str(path) for path in cgroups.procs_files]
+    return ["/bin/sh", "-c", _JOIN_CGROUPS, "sh", *joins, "--", *prefix, *argv]
+
+
+def _die_with_harness() -> None:
+    """In the child before exec: SIGKILL when the harness dies (the watchdog does the rest)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def _kill_cgroups(cgroups: CgroupSet | None) -> None:
+    """SIGKILL every member of the cgroups until none is left, then remove them."""
+    if cgroups is None:
+        return
+    for _ in range(100):
+        members = cgroups.members()
+        if not members:
+            break
+        for pid in members:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.02)
+    cgroups.remove()
+
+
+def _supervise(
+    process: subprocess.Popen[bytes], launch: Launch, request: SandboxRequest, guard: LimitGuard
+) -> tuple[bool, str | None]:
+    """Wait for the top process, the time limit or a breached limit.
+
+    Returns whether the time limit ended the run, and the breached limit if one did.
+    """
     tree = ProcessTree(process.pid)
     try:
-        if _wait(process, tree, request.time_limit_s):
-            return False
+        ended, breach = _wait(process, tree, request.time_limit_s, guard)
+        if ended or breach is not None:
+            return False, breach
         _find_namespace(tree, launch)
         tree.signal(signal.SIGTERM, include_top=launch.term_top)
-        _wait(process, tree, request.kill_grace_s)
-        return True
+        _wait(process, tree, request.kill_grace_s, None)
+        return True, None
     finally:
         # Also after a normal exit: an agent must not leave a daemon behind.
         _find_namespace(tree, launch)
@@ -97,17 +169,25 @@ def _supervise(process: subprocess.Popen[bytes], launch: Launch, request: Sandbo
         tree.wait_gone(_REAP_TIMEOUT_S)
 
 
-def _wait(process: subprocess.Popen[bytes], tree: ProcessTree, seconds: float) -> bool:
-    """Wait up to ``seconds`` for the top process to exit, recording the tree meanwhile."""
+def _wait(
+    process: subprocess.Popen[bytes], tree: ProcessTree, seconds: float, guard: LimitGuard | None
+) -> tuple[bool, str | None]:
+    """Wait up to ``seconds`` for the top process to exit, recording the tree meanwhile.
+
+    Returns whether the top process ended, and the limit breached first, if any.
+    """
     deadline = time.monotonic() + seconds
     while True:
         tree.refresh()
+        breach = guard.check(tree) if guard is not None else None
+        if breach is not None:
+            return False, breach
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            return process.poll() is not None
+            return process.poll() is not None, None
         try:
             process.wait(timeout=min(_POLL_S, remaining))
-            return True
+            return True, None
         except subprocess.TimeoutExpired:
             continue
 

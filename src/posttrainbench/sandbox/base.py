@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from posttrainbench.sandbox.limits import Limits
 from posttrainbench.sandbox.network import INTERNET, NetworkPolicy
 
 __all__ = ["Mount", "Sandbox", "SandboxRequest", "SandboxResult"]
@@ -58,6 +59,8 @@ class SandboxRequest:
     """Backend-specific options."""
     secrets: Sequence[str] = ()
     """Values replaced by ``[REDACTED]`` in every output line before it is written."""
+    limits: Limits | None = None
+    """Memory, process and disk limits; breaching one ends the run (None: unlimited)."""
 
 
 @dataclass(frozen=True)
@@ -69,12 +72,18 @@ class SandboxResult:
     timed_out: bool
     """True when the time limit ended the run."""
     duration_s: float
+    limit_exceeded: str | None = None
+    """The limit that ended the run, with its evidence (memory, processes, disk, stalled)."""
+    peaks: Mapping[str, int] = field(default_factory=dict)
+    """Highest memory bytes, process count and disk bytes seen during the run."""
 
 
 class Sandbox(ABC):
     """A way to run an agent's process tree with isolation and a hard time limit."""
 
     name: str
+    isolated: bool = True
+    """False for a backend that shows the agent the host (``process``): its trials say so."""
 
     @abstractmethod
     def unavailable_reason(self) -> str | None:

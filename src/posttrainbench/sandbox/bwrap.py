@@ -1,8 +1,10 @@
 """The ``bwrap`` backend: bubblewrap with an empty root, PID namespace and read-only system.
 
-The sandbox sees the system directories and the harness's Python read-only, a private
-``/proc``, ``/dev`` and ``/tmp``, and the request's mounts; nothing else of the host
-(no ``/root``, ``/home``, other trials' run directories or the harness's files).
+The sandbox sees the system directories and the harness's Python read-only, a minimal
+``/etc`` (see ``identity.ETC_ENTRIES``), a private ``/proc`` whose kernel knobs are
+read-only, a private ``/dev``, and the request's mounts (the trial's own folder as /tmp,
+unless a private tmpfs); nothing else of the host (no ``/root``, ``/home``, other trials'
+run directories or the harness's files). The agent runs as ``identity.AGENT_UID``.
 """
 
 from __future__ import annotations
@@ -23,12 +25,23 @@ from typing_extensions import override
 
 from posttrainbench.errors import UserError
 from posttrainbench.sandbox._runner import Launch, run_tree
-from posttrainbench.sandbox.base import Sandbox, SandboxRequest, SandboxResult
+from posttrainbench.sandbox.base import Mount, Sandbox, SandboxRequest, SandboxResult
+from posttrainbench.sandbox.identity import (
+    AGENT_GID,
+    AGENT_UID,
+    ETC_ENTRIES,
+    etc_identity,
+    give_to_agent,
+    let_agent_read,
+)
 from posttrainbench.sandbox.network import joined_network
 
 __all__ = ["BwrapSandbox", "HostLayout", "build_bwrap_argv", "host_layout"]
 
-_SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/etc")
+_SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib64")
+_TMP = Path("/tmp")
+# Writable kernel knobs of procfs: read-only even for a process that kept some privilege.
+_PROC_KNOBS = ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs")
 _INSTALL_HINT = "install it with `apt-get install bubblewrap` (or `dnf install bubblewrap`)"
 
 
@@ -42,6 +55,10 @@ class HostLayout:
     """``(target, link)`` pairs recreated inside (merged-/usr systems link /bin to usr/bin)."""
     gpu_devices: tuple[Path, ...] = ()
     """NVIDIA device nodes, exposed only when the request asks for GPUs."""
+    etc_entries: tuple[Path, ...] = ()
+    """Entries of the host's /etc shown read-only (the rest of /etc stays out)."""
+    setpriv: str | None = None
+    """``setpriv`` (util-linux), which drops a root harness's agent to ``AGENT_UID``."""
 
 
 def host_layout() -> HostLayout:
@@ -59,7 +76,16 @@ def host_layout() -> HostLayout:
         ro_binds=_outermost([*system, *python]),
         symlinks=tuple(symlinks),
         gpu_devices=tuple(sorted(Path("/dev").glob("nvidia*"))),
+        etc_entries=_etc_entries(),
+        setpriv=shutil.which("setpriv") or shutil.which("setpriv", path="/usr/bin:/bin"),
     )
+
+
+def _etc_entries() -> tuple[Path, ...]:
+    etc = Path("/etc")
+    wanted = [etc / name for name in ETC_ENTRIES] + sorted(etc.glob("python3*"))
+    # A link to a missing file (resolv.conf to a stopped resolver, say) cannot be bound.
+    return tuple(path for path in wanted if path.exists())
 
 
 def build_bwrap_argv(
@@ -69,6 +95,7 @@ def build_bwrap_argv(
     bwrap: str = "bwrap",
     env_fd: int | None = None,
     info_fd: int | None = None,
+    etc_fds: Mapping[str, int] | None = None,
 ) -> list[str]:
     """The bwrap command line that runs ``request`` (a pure function of its arguments).
 
@@ -80,11 +107,22 @@ def build_bwrap_argv(
             given, the environment travels through it instead of the command line, where
             any host user could read API keys in ``ps``.
         info_fd: A descriptor bwrap writes the sandbox's namespace ids to, as JSON.
+        etc_fds: Descriptors holding generated /etc files (``etc_identity``), by path.
     """
-    argv = [bwrap, *_isolation_args(request), *_filesystem_args(request, layout)]
+    root = os.geteuid() == 0 and layout.setpriv is not None
+    argv = [bwrap, *_isolation_args(request, root=root), *_filesystem_args(request, layout)]
+    for path, fd in (etc_fds or {}).items():
+        argv += ["--ro-bind-data", str(fd), path]
     argv += ["--args", str(env_fd)] if env_fd is not None else bwrap_env_args(_inside_env(request))
     argv += ["--info-fd", str(info_fd)] if info_fd is not None else []
-    return [*argv, "--chdir", str(request.cwd), "--", *request.argv]
+    argv += ["--chdir", str(request.cwd), "--"]
+    if root:
+        # bwrap keeps only the right to change ids; setpriv uses it once, and the switch
+        # to a non-zero uid clears every capability (no_new_privs keeps them cleared).
+        ids = [f"--reuid={AGENT_UID}", f"--regid={AGENT_GID}", "--clear-groups"]
+        ids.append("--inh-caps=-all")
+        argv += [str(layout.setpriv), *ids, "--"]
+    return [*argv, *request.argv]
 
 
 def _inside_env(request: SandboxRequest) -> Mapping[str, str]:
@@ -102,11 +140,17 @@ def bwrap_env_args(env: Mapping[str, str]) -> list[str]:
     return args
 
 
-def _isolation_args(request: SandboxRequest) -> list[str]:
+def _isolation_args(request: SandboxRequest, *, root: bool) -> list[str]:
     # Run as root without a user namespace, bwrap keeps every capability by default:
     # with CAP_SYS_ADMIN the agent could remount binds writable or mount the host's disk.
     # Dropped, they stay dropped: bwrap sets no_new_privs, so no exec can regain them.
-    args = ["--cap-drop", "ALL", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
+    args = ["--cap-drop", "ALL"]
+    if root:
+        args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    else:
+        # An unprivileged harness gets a user namespace; its uid is the agent's there.
+        args += ["--unshare-user", "--uid", str(AGENT_UID), "--gid", str(AGENT_GID)]
+    args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts"]
     args += ["--unshare-cgroup-try", "--die-with-parent", "--new-session"]
     if request.network.isolated:
         args.append("--unshare-net")  # other policies: the namespace joined_network made
@@ -114,14 +158,21 @@ def _isolation_args(request: SandboxRequest) -> list[str]:
 
 
 def _filesystem_args(request: SandboxRequest, layout: HostLayout) -> list[str]:
-    # The private /tmp first: a later one would hide whatever the layout shares from
-    # under /tmp (a virtual environment in a checkout there, say).
-    args = ["--tmpfs", "/tmp"]
+    # The /tmp first: a later one would hide whatever the layout shares from under /tmp
+    # (a virtual environment in a checkout there, say).
+    tmp = _tmp_mount(request)
+    args = ["--bind", str(tmp.source), "/tmp"] if tmp else ["--tmpfs", "/tmp"]
+    args += _parent_dirs([*layout.ro_binds, *(m.inside for m in request.mounts if m is not tmp)])
     for path in layout.ro_binds:
         args += ["--ro-bind", str(path), str(path)]
     for target, link in layout.symlinks:
         args += ["--symlink", target, str(link)]
+    args += ["--dir", "/etc"]
+    for path in layout.etc_entries:
+        args += ["--ro-bind", str(path), str(path)]
     args += ["--proc", "/proc", "--dev", "/dev"]
+    for knob in _PROC_KNOBS:
+        args += ["--ro-bind-try", knob, knob]
     if request.gpus:
         # Only the trial's GPUs (plus the shared control nodes): CUDA then sees exactly
         # those, numbered from 0 (see _inside_env), and cannot open another trial's GPU.
@@ -133,9 +184,68 @@ def _filesystem_args(request: SandboxRequest, layout: HostLayout) -> list[str]:
         args += ["--ro-bind", "/sys", "/sys"]
     # Parents first, so that a mount inside another one is not hidden by it.
     for mount in sorted(request.mounts, key=lambda mount: len(mount.inside.parts)):
+        if mount is tmp:
+            continue
         kind = "--bind" if mount.writable else "--ro-bind"
         args += [kind, str(mount.source), str(mount.inside)]
     return args
+
+
+def _parent_dirs(targets: list[Path]) -> list[str]:
+    """Options creating the parents of ``targets`` traversable by the agent.
+
+    bwrap gives a created parent the mode of the host's folder: a harness Python under
+    root's 0700 home would be unreachable for the unprivileged agent.
+    """
+    args: list[str] = []
+    made: set[Path] = set()
+    for target in targets:
+        for parent in reversed(target.parents):
+            if parent in made or parent == Path("/") or _covered(parent, targets):
+                continue
+            made.add(parent)
+            args += ["--perms", "0755", "--dir", str(parent)]
+    return args
+
+
+def _tmp_mount(request: SandboxRequest) -> Mount | None:
+    """The request's writable mount shown as /tmp, if it has one."""
+    return next((m for m in request.mounts if m.writable and m.inside == _TMP), None)
+
+
+def claim_mount_points(request: SandboxRequest, layout: HostLayout) -> None:
+    """Make every mount point under a bound /tmp a real folder of the harness's.
+
+    bwrap creates the mount points of what it shows under /tmp (a checkout's virtual
+    environment, the trial's own folders) inside the folder bound there, which the agent
+    wrote during an earlier run: a link it left on such a path must not lead bwrap's
+    ``mkdir`` (as root) out of it. No agent process runs now, so nothing can race this.
+    """
+    tmp = _tmp_mount(request)
+    if tmp is None:
+        return
+    inner = [*((p, p) for p in layout.ro_binds)]
+    inner += [(m.inside, m.source) for m in request.mounts if m is not tmp]
+    for path, source in inner:
+        if not path.is_relative_to(_TMP) or path == _TMP:
+            continue
+        current = tmp.source
+        *parents, last = path.relative_to(_TMP).parts
+        for part in parents:
+            current = current / part
+            _make_real(current, directory=True)
+        _make_real(current / last, directory=source.is_dir(), create=False)
+
+
+def _make_real(path: Path, *, directory: bool, create: bool = True) -> None:
+    """Leave at ``path`` a real folder (or nothing), never a link or the wrong kind."""
+    if path.is_symlink() or (path.exists() and path.is_dir() != directory):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    if create and not path.exists():
+        path.mkdir(mode=0o755)
 
 
 @functools.cache
@@ -256,18 +366,26 @@ class BwrapSandbox(Sandbox):
         reason = self.unavailable_reason()
         if binary is None or reason is not None:
             raise UserError(f"The bwrap sandbox cannot run here: {reason}")
+        layout = self._layout or host_layout()
+        give_to_agent(m.source for m in request.mounts if m.writable)
+        let_agent_read(m.source for m in request.mounts if not m.writable)
+        claim_mount_points(request, layout)
         env = b"".join(os.fsencode(arg) + b"\0" for arg in bwrap_env_args(_inside_env(request)))
+        etc = etc_identity(request.env.get("HOME", "/nonexistent"))
         with (
             _memory_file("ptb-bwrap-env", env) as env_fd,
             _memory_file("ptb-bwrap-info") as info,
+            _memory_file("ptb-passwd", etc["/etc/passwd"]) as passwd,
+            _memory_file("ptb-group", etc["/etc/group"]) as group,
             joined_network(request.network, request.egress_log) as in_network,
         ):
             argv = build_bwrap_argv(
                 request,
-                self._layout or host_layout(),
+                layout,
                 bwrap=binary,
                 env_fd=env_fd,
                 info_fd=info,
+                etc_fds={"/etc/passwd": passwd, "/etc/group": group},
             )
             launch = Launch(
                 argv=in_network(argv),
@@ -276,7 +394,7 @@ class BwrapSandbox(Sandbox):
                 # bwrap must survive the SIGTERM: its death would kill the agent at once,
                 # leaving it no grace to save its work.
                 term_top=False,
-                pass_fds=(env_fd, info),
+                pass_fds=(env_fd, info, passwd, group),
                 pid_namespace=functools.partial(_read_pid_namespace, info),
             )
             return run_tree(launch, request)

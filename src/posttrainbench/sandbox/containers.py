@@ -37,6 +37,7 @@ from typing_extensions import override
 from posttrainbench.errors import UserError
 from posttrainbench.sandbox._runner import Launch, run_tree
 from posttrainbench.sandbox.base import Sandbox, SandboxRequest, SandboxResult
+from posttrainbench.sandbox.identity import AGENT_GID, AGENT_UID, give_to_agent, let_agent_read
 from posttrainbench.sandbox.network import joined_network
 
 __all__ = [
@@ -84,8 +85,9 @@ class ContainerSettings:
     """Engine options before the subcommand (e.g. podman's ``--storage-driver=vfs``)."""
     ulimits: tuple[str, ...] = _OCI_ULIMITS
     """OCI ``--ulimit`` values; explicit, as some hosts' defaults are too low to start."""
-    user: str | None = field(default_factory=lambda: f"{os.getuid()}:{os.getgid()}")
-    """OCI ``--user``: the harness's ids, so the workspace stays the harness's to read."""
+    user: str | None = field(default_factory=lambda: _agent_user())
+    """OCI ``--user``: the unprivileged agent (``identity.AGENT_UID``) when the harness is
+    root, which gives it the writable mounts; else the harness's own ids."""
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> ContainerSettings:
@@ -97,6 +99,12 @@ class ContainerSettings:
             engine_args=tuple(shlex.split(environ.get("PTB_CONTAINER_ARGS", ""))),
             ulimits=host_ulimits() if ulimits is None else tuple(shlex.split(ulimits)),
         )
+
+
+def _agent_user() -> str:
+    if os.geteuid() == 0:
+        return f"{AGENT_UID}:{AGENT_GID}"
+    return f"{os.getuid()}:{os.getgid()}"
 
 
 def _inside_env(request: SandboxRequest, *, renumber_gpus: bool) -> dict[str, str]:
@@ -124,7 +132,13 @@ def build_oci_argv(
     """
     argv = [engine, *settings.engine_args, "run", "--rm", "--init", "--name", name]
     argv += ["--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--read-only"]
-    argv += ["--tmpfs", "/tmp", "--network", _oci_network(request, engine)]
+    if not any(mount.inside == Path("/tmp") for mount in request.mounts):
+        argv += ["--tmpfs", "/tmp"]
+    argv += ["--network", _oci_network(request, engine)]
+    if request.limits is not None:
+        # The engine puts the container in cgroups of its own: the limits go with it.
+        argv += ["--memory", str(request.limits.memory_bytes), "--memory-swap"]
+        argv += [str(request.limits.memory_bytes), "--pids-limit", str(request.limits.processes)]
     for limit in settings.ulimits:
         argv += ["--ulimit", limit]
     if settings.user:
@@ -236,6 +250,9 @@ class PodmanSandbox(_ContainerSandbox):
     @override
     def run(self, request: SandboxRequest) -> SandboxResult:
         self._check()
+        if self.settings.user == f"{AGENT_UID}:{AGENT_GID}":
+            give_to_agent(mount.source for mount in request.mounts if mount.writable)
+            let_agent_read(mount.source for mount in request.mounts if not mount.writable)
         name = f"ptb-{uuid.uuid4().hex[:12]}"
         with tempfile.TemporaryDirectory(prefix="ptb-env-") as private:
             env_file = Path(private) / "env"

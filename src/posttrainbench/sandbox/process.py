@@ -16,10 +16,13 @@ class ProcessSandbox(Sandbox):
     The environment is exactly ``request.env`` and the whole tree is killed at the limit,
     but mounts and ``network`` are ignored: the agent sees and can write the host's files
     and can signal any process of the same user. Use it for development and on hosts
-    without bubblewrap, never for trials whose results are published.
+    without bubblewrap, never for trials whose results are published; ``auto`` never
+    picks it. The tree still dies with the harness: the top process has a parent-death
+    signal and a watchdog process kills the rest (its cgroups, where limits are on).
     """
 
     name = "process"
+    isolated = False
 
     @override
     def unavailable_reason(self) -> str | None:

@@ -24,24 +24,43 @@ SANDBOXES: Registry[type[Sandbox]] = Registry(
 )
 
 
-def get_sandbox(name: str | None = None) -> Sandbox:
+_AUTO = ("bwrap", "podman", "docker")
+"""What ``auto`` tries, in order."""
+
+
+def get_sandbox(name: str | None = None, *, unisolated_fallback: bool = False) -> Sandbox:
     """An available sandbox backend, ready to run.
 
     Args:
         name: A name from ``SANDBOXES`` or a ``module:attr`` path to a ``Sandbox``
-            subclass; None picks ``bwrap`` where it can run, else ``process``.
+            subclass; None picks ``bwrap`` where it can run, else ``podman`` or
+            ``docker`` where an image is configured; never the unisolated ``process``,
+            which runs only when named.
+        unisolated_fallback: Let None fall back to ``process`` (with a warning), for
+            harness-side code runs such as unit tests of an answer, never for agents.
 
     Raises:
         UserError: The backend is unknown, not a sandbox, or cannot run on this host
             (the message names the fix).
     """
     if name is None:
-        bwrap = _instantiate("bwrap")
-        reason = bwrap.unavailable_reason()
-        if reason is None:
-            return bwrap
-        _log.warning("No isolation: the bwrap sandbox cannot run here (%s)", reason)
-        return _instantiate("process")
+        reasons = []
+        for candidate in _AUTO:
+            sandbox = _instantiate(candidate)
+            reason = sandbox.unavailable_reason()
+            if reason is None:
+                return sandbox
+            reasons.append(f"{candidate}: {reason}")
+        if unisolated_fallback:
+            _log.warning("No isolation: no sandbox can run here (%s)", "; ".join(reasons))
+            return _instantiate("process")
+        raise UserError(
+            "No isolating sandbox can run here, and agents never run unisolated by default ("
+            + "; ".join(reasons)
+            + "). Install bubblewrap (`apt-get install bubblewrap`), or podman with "
+            "PTB_CONTAINER_IMAGE set; or pass --sandbox process to run the agent on the "
+            "host with no isolation (its trials are marked unisolated)."
+        )
     sandbox = _instantiate(name)
     reason = sandbox.unavailable_reason()
     if reason is not None:

@@ -63,7 +63,11 @@ _PRESETS: dict[str, _Preset] = {
 
 
 def build_tiny_model(
-    out_dir: Path, *, seed: int = 0, preset: Literal["demo", "test"] = "demo"
+    out_dir: Path,
+    *,
+    seed: int = 0,
+    preset: Literal["demo", "test"] = "demo",
+    greedy: bool = True,
 ) -> Path:
     """Write a random Qwen3-shaped model with a locally trained tokenizer to ``out_dir``.
 
@@ -76,6 +80,9 @@ def build_tiny_model(
         seed: Seed of the weight initialisation.
         preset: ``"demo"`` (learns arith on a CPU in about a minute) or ``"test"``
             (about 0.1M parameters, for fast unit tests).
+        greedy: Declare greedy decoding (``temperature: 0.0``) in the generation config,
+            so the paper protocol decodes the toy once, as upstream does for a greedy model;
+            False leaves the temperature unset (sampled at 1.0 over five seeds).
 
     Returns:
         ``out_dir``.
@@ -85,6 +92,13 @@ def build_tiny_model(
     tokenizer = _build_tokenizer(shape.vocab_size)
     tokenizer.save_pretrained(str(out_dir))
     _build_model(shape, seed, len(tokenizer)).save_pretrained(str(out_dir))
+    if greedy:
+        # transformers refuses to *save* a temperature without sampling, but reads it; vLLM
+        # and the paper protocol read it as "greedy" (below 1e-5).
+        config_path = out_dir / "generation_config.json"
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+        config["temperature"] = 0.0
+        config_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     _write_provenance(out_dir, seed, preset)
     return out_dir
 

@@ -1,4 +1,7 @@
-"""Echoing the agent's output to the operator while it runs (used by the demo)."""
+"""Echoing output to the operator while it is written.
+
+The agent's stream (the demo), and the progress lines of an evaluation process.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["StreamFollower"]
+__all__ = ["LineFollower", "StreamFollower"]
 
 
 class StreamFollower:
@@ -31,12 +34,16 @@ class StreamFollower:
         complete = chunk[: chunk.rfind(b"\n") + 1]  # leave a line being written for later
         self._offset += len(complete)
         for line in complete.decode("utf-8", errors="replace").splitlines():
-            try:
-                text = json.loads(line)["line"]
-            except (json.JSONDecodeError, KeyError, TypeError):
-                continue
-            if text.strip():
-                self.log(f"  agent │ {text}")
+            self._emit(line)
+
+    def _emit(self, line: str) -> None:
+        """Pass on one complete line of the file."""
+        try:
+            text = json.loads(line)["line"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            return
+        if text.strip():
+            self.log(f"  agent │ {text}")
 
     def _loop(self) -> None:
         while not self._stop.wait(self.poll_s):
@@ -55,3 +62,17 @@ class StreamFollower:
         self._stop.set()
         self._thread.join(timeout=10)
         self._drain()
+
+
+class LineFollower(StreamFollower):
+    """Tails a plain text file and passes on the lines that start with ``prefix``."""
+
+    def __init__(
+        self, path: Path, log: Callable[[str], None], prefix: str, poll_s: float = 0.5
+    ) -> None:
+        super().__init__(path, log, poll_s)
+        self.prefix = prefix
+
+    def _emit(self, line: str) -> None:
+        if line.startswith(self.prefix):
+            self.log(line.rstrip())

@@ -22,7 +22,9 @@ from posttrainbench.results import TrialResult
 from posttrainbench.trial.layout import TrialPaths
 from posttrainbench.trial.spec import TrialSpec
 
-__all__ = ["atif_problems", "export_trial", "trial_dirs"]
+__all__ = ["atif_problems", "export_trial", "trajectory_data", "trial_dirs"]
+
+_NOTHING_PRINTED = "(the agent printed nothing)"
 
 
 def trial_dirs(target: str, runs_root: Path) -> list[Path]:
@@ -70,8 +72,18 @@ def atif_problems(trajectory: dict[str, Any]) -> list[str]:
 
 
 def _trajectory(paths: TrialPaths) -> dict[str, Any]:
-    trace = Trajectory.model_validate_json(paths.trace.read_text(encoding="utf-8"))
+    return trajectory_data(Trajectory.model_validate_json(paths.trace.read_text(encoding="utf-8")))
+
+
+def trajectory_data(trace: Trajectory) -> dict[str, Any]:
+    """``trace`` as the JSON of an ATIF trajectory that Harbor's ``Trajectory`` accepts.
+
+    ATIF wants at least one step: a trace of an agent that printed nothing gets one system
+    step saying so, rather than ``steps: []``.
+    """
     data: dict[str, Any] = trace.model_dump(mode="json", exclude_none=True)
+    if not data["steps"]:
+        data["steps"] = [{"step_id": 1, "source": "system", "message": _NOTHING_PRINTED}]
     # Our parsers attach a result to the step that made the call; keep any that is not
     # (a result of an earlier step's call) but drop its reference, as ATIF requires.
     for step in data["steps"]:

@@ -158,7 +158,7 @@ logs="${{PTB_VERIFIER_LOGS:-/logs/verifier}}"  # Harbor reads $logs/reward.txt
 mkdir -p "$logs"
 evaluate() {{
   python3 -m posttrainbench.evaluation.final --model-dir "$1" --benchmark {benchmark} \\
-    --family {family} --out "$2"
+    --family {family} --out "$2" --base-dir {_BASE_MODEL_DIR}
 }}
 reward() {{
   python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["accuracy"])' "$1"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from posttrainbench.agents import join_agent
 from posttrainbench.results import ResultStore, TrialResult, TrialRow
 from posttrainbench.trial.events import EventLog
 from posttrainbench.trial.layout import RUN_FORMAT_VERSION, TrialPaths
@@ -16,7 +17,7 @@ __all__ = ["rebuild_index"]
 def _row(paths: TrialPaths, spec: TrialSpec) -> TrialRow:
     events = EventLog(paths.events)
     records = events.records()
-    agent = f"{spec.agent}:{spec.agent_config}" if spec.agent_config else spec.agent
+    agent = join_agent(spec.agent, spec.agent_config)
     return TrialRow(
         spec.trial_id,
         spec.experiment,

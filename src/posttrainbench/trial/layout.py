@@ -83,6 +83,11 @@ class TrialPaths:
         return self.root / "monitor.jsonl"
 
     @property
+    def monitor_peaks(self) -> Path:
+        """Highest values of the monitor's samples (load, host and GPU memory in use)."""
+        return self.root / "monitor_peaks.json"
+
+    @property
     def submission(self) -> Path:
         """Manifest of final_model (files, sizes, hashes) frozen after solve."""
         return self.root / "submission.json"
@@ -116,6 +121,16 @@ class TrialPaths:
     def egress(self) -> Path:
         """Every outbound connection the agent made (time, address, port, bytes, DNS names)."""
         return self.agent_dir / "egress.jsonl"
+
+    @property
+    def test_access(self) -> Path:
+        """Reads of the test split by the agent's processes (evaluate.py runs excepted)."""
+        return self.agent_dir / "test_access.jsonl"
+
+    @property
+    def access_fifo(self) -> Path:
+        """The pipe the agent's Python audit hook writes test-split reads to (solve only)."""
+        return self.root / ".access.fifo"
 
     @property
     def audit(self) -> Path:

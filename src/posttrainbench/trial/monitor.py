@@ -1,7 +1,14 @@
-"""Resource samples taken while the agent runs (``monitor.jsonl``)."""
+"""Resource samples taken while the agent runs (``monitor.jsonl``), and their peaks.
+
+A sample every ``interval_s`` (5 s by default); when the agent ends, ``peaks_path``
+(``monitor_peaks.json``) gets the highest load, host memory in use and GPU memory in use
+seen, merged with the peaks of earlier runs of the same trial. The agent's own peaks
+(its cgroup's memory and processes, its disk written) are in the solve record.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -10,7 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from posttrainbench._fileio import append_jsonl
+from posttrainbench._fileio import append_jsonl, atomic_write_text
 from posttrainbench.trial.events import utc_now
 
 __all__ = ["ResourceMonitor"]
@@ -44,6 +51,13 @@ def _gpus() -> list[dict[str, str]]:
     return [dict(zip(keys, line.split(", "), strict=False)) for line in output.splitlines()]
 
 
+def _number(text: str | None) -> float:
+    try:
+        return float(text or 0)
+    except ValueError:
+        return 0.0  # "[N/A]"
+
+
 def sample(workspace: Path) -> dict[str, Any]:
     """One sample: load, memory, workspace disk use, GPUs."""
     disk = shutil.disk_usage(workspace)
@@ -59,18 +73,38 @@ def sample(workspace: Path) -> dict[str, Any]:
 class ResourceMonitor:
     """Samples every ``interval_s`` seconds in a background thread while in a ``with`` block."""
 
-    def __init__(self, path: Path, workspace: Path, interval_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        path: Path,
+        workspace: Path,
+        interval_s: float = 5.0,
+        peaks_path: Path | None = None,
+    ) -> None:
         self.path = path
+        self.peaks_path = peaks_path
         self.workspace = workspace
         self.interval_s = interval_s
+        self.peaks: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="ptb-monitor", daemon=True)
 
     def _loop(self) -> None:
         while True:
-            append_jsonl(self.path, sample(self.workspace))
+            record = sample(self.workspace)
+            append_jsonl(self.path, record)
+            self._keep_peaks(record)
             if self._stop.wait(self.interval_s):
                 return
+
+    def _keep_peaks(self, record: dict[str, Any]) -> None:
+        memory = record["memory"]
+        used = {
+            "load_1m": float(record["load_1m"]),
+            "memory_used_bytes": float(memory.get("MemTotal", 0) - memory.get("MemAvailable", 0)),
+            "gpu_memory_used_mib": sum(_number(gpu.get("memory.used")) for gpu in record["gpus"]),
+        }
+        for key, value in used.items():
+            self.peaks[key] = max(self.peaks.get(key, value), value)
 
     def __enter__(self) -> ResourceMonitor:
         self._thread.start()
@@ -84,3 +118,9 @@ class ResourceMonitor:
     ) -> None:
         self._stop.set()
         self._thread.join(timeout=30)
+        if self.peaks and self.peaks_path is not None:
+            earlier: dict[str, float] = {}
+            if self.peaks_path.exists():
+                earlier = json.loads(self.peaks_path.read_text())
+            merged = {k: max(v, earlier.get(k, v)) for k, v in self.peaks.items()}
+            atomic_write_text(self.peaks_path, json.dumps(merged, indent=2))

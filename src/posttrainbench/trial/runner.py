@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import sys
 import time
@@ -15,10 +16,12 @@ from typing import Any
 
 from posttrainbench import __version__
 from posttrainbench._fileio import atomic_write_text
-from posttrainbench.agents import Agent, AgentContext, get_agent
+from posttrainbench._redact import Redactor
+from posttrainbench.agents import Agent, AgentContext, get_agent, join_agent
 from posttrainbench.agents.session import (
     agent_secrets,
     continuation,
+    cut_short_of,
     preflight,
     usage_of,
     write_trace,
@@ -30,18 +33,24 @@ from posttrainbench.catalog import ResolvedModel, resolve_model
 from posttrainbench.errors import UserError
 from posttrainbench.results import ResultStore, TrialResult, TrialRow
 from posttrainbench.sandbox import Mount, SandboxRequest, SandboxResult, get_sandbox
+from posttrainbench.sandbox.limits import default_limits
+from posttrainbench.trial.access_log import AccessRecorder
 from posttrainbench.trial.agent_data import CACHE_ENV, build_agent_data
 from posttrainbench.trial.agent_env import agent_environment, assigned_gpus, honeytokens
-from posttrainbench.trial.audit import audit_context, reference_models
+from posttrainbench.trial.audit import audit_context, instruct_fingerprints, reference_models
 from posttrainbench.trial.events import PHASES, EventLog, Phase, utc_now
 from posttrainbench.trial.failpoints import failpoint
 from posttrainbench.trial.follow import StreamFollower
+from posttrainbench.trial.journal_watch import JournalWatcher
 from posttrainbench.trial.layout import RUN_FORMAT_VERSION, TrialPaths
-from posttrainbench.trial.manifest import UnsafeLinkError, manifest
+from posttrainbench.trial.lock import TrialLock
+from posttrainbench.trial.manifest import manifest
 from posttrainbench.trial.monitor import ResourceMonitor
 from posttrainbench.trial.provenance import provenance
 from posttrainbench.trial.scoring import base_score, evaluate_submission
+from posttrainbench.trial.scrub import redact_stream, scrub_run_dir
 from posttrainbench.trial.spec import TrialSpec
+from posttrainbench.trial.submission import SubmissionRecord, snapshot_submission
 from posttrainbench.trial.workspace import prepare_workspace
 
 __all__ = ["TrialRunner", "index_path", "trial_dir"]
@@ -71,11 +80,13 @@ class TrialRunner:
     spec: TrialSpec
     runs_root: Path
     log: Callable[[str], None] = print
-    monitor_interval_s: float = 60.0
+    monitor_interval_s: float = 5.0
     echo_agent: bool = False
     """Pass each line the agent prints to ``log`` as it comes (for demos)."""
     plant_honeytokens: bool = False
     """Plant decoy API keys in the agent's environment; the audit flags any use of them."""
+    keep_checkpoints: bool = False
+    """Keep the workspace's model folders other than final_model (dropped at finalize)."""
 
     def __post_init__(self) -> None:
         # Agents run elsewhere (their cwd is the workspace): every path must be absolute.
@@ -92,22 +103,29 @@ class TrialRunner:
             preflight(self.agent)  # a missing CLI or key fails before anything is written
 
     def run(self) -> TrialResult:
-        """Run every unfinished phase in order and return the result."""
-        self._open_run_dir()
-        for phase in PHASES:
-            if self.events.ended(phase) is not None:
-                continue
-            attempt = self.events.start(phase)
-            self._index(phase.value)
-            self.log(
-                f"[{self.spec.trial_id}] {phase.value}"
-                + (f" (resumed, attempt {attempt})" if attempt > 1 else "")
-            )
-            failpoint(f"{phase.value}.start")
-            outcome, data = getattr(self, f"_{phase.value}")()
-            failpoint(f"{phase.value}.before_end")
-            self.events.end(phase, outcome, data)
-        self._index("done")
+        """Run every unfinished phase in order and return the result.
+
+        The trial's lock is held from before prepare to the end of finalize: a second
+        harness on the same trial stops at once with ``TrialBusyError``.
+        """
+        self._make_root()
+        with TrialLock(self.paths.lock, self.spec.trial_id, self.paths.events) as lock:
+            self._open_run_dir()
+            for phase in PHASES:
+                if self.events.ended(phase) is not None:
+                    continue
+                lock.check()
+                attempt = self.events.start(phase)
+                self._index(phase.value)
+                self.log(
+                    f"[{self.spec.trial_id}] {phase.value}"
+                    + (f" (resumed, attempt {attempt})" if attempt > 1 else "")
+                )
+                failpoint(f"{phase.value}.start")
+                outcome, data = getattr(self, f"_{phase.value}")()
+                failpoint(f"{phase.value}.before_end")
+                self.events.end(phase, outcome, data)
+            self._index("done")
         return TrialResult.model_validate_json(self.paths.result.read_text())
 
     # -- run directory ---------------------------------------------------------------------
@@ -117,13 +135,6 @@ class TrialRunner:
         if trial_json.exists():
             self._check_existing(json.loads(trial_json.read_text()))
             return
-        try:
-            self.paths.root.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise UserError(
-                f"Cannot create the run directory {self.paths.root}: {error}. "
-                "Choose a writable --runs-dir."
-            ) from error
         record = {
             "format_version": RUN_FORMAT_VERSION,
             "trial_id": self.spec.trial_id,
@@ -132,11 +143,21 @@ class TrialRunner:
             "model_path": str(self.model.path),
             "model_family": self.model.family.value,
             "sandbox": self.sandbox.name,
+            "isolated": self.sandbox.isolated,
             "provenance": provenance(),
             # The data.lock entries evaluation will verify the benchmark's files against.
             "data_lock": [e.model_dump() for e in locked_entries(self.benchmark.data_sources)],
         }
         atomic_write_text(trial_json, json.dumps(record, indent=2))
+
+    def _make_root(self) -> None:
+        try:
+            self.paths.root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UserError(
+                f"Cannot create the run directory {self.paths.root}: {error}. "
+                "Choose a writable --runs-dir."
+            ) from error
 
     def _check_existing(self, record: dict[str, Any]) -> None:
         version = record.get("format_version")
@@ -152,7 +173,7 @@ class TrialRunner:
 
     def _index(self, phase: str) -> None:
         spec = self.spec
-        agent = f"{spec.agent}:{spec.agent_config}" if spec.agent_config else spec.agent
+        agent = join_agent(spec.agent, spec.agent_config)
         self.store.upsert_trial(
             TrialRow(
                 spec.trial_id,
@@ -180,11 +201,16 @@ class TrialRunner:
         prepared = prepare_workspace(
             self.spec, self.benchmark, self.model, self.paths, now=time.time()
         )
+        for private in (self.paths.agent_tmp, self.paths.agent_home):
+            private.mkdir(exist_ok=True)
         data: dict[str, Any] = {
             "deadline": prepared.deadline,
             "given_files": prepared.given_files,
             # Compared after solve by the integrity detector: the base must stay untouched.
             "base_model_files": manifest(self.model.path),
+            # Seeds the memorization test's twins: drawn per trial and kept outside the
+            # sandbox, so an agent that reads the harness code cannot train on the twins.
+            "twin_seed": secrets.randbits(63),
         }
         if self.benchmark.data_sources:
             agent_data = build_agent_data(self.benchmark, self.paths.agent_data)
@@ -238,18 +264,35 @@ class TrialRunner:
         prepared = self._phase_data(Phase.PREPARE)
         decoys = prepared.get("honeytokens") or {}
         env = {**decoys, **env}  # a variable the scaffold really needs keeps its real value
+        env["HOME"] = str(paths.agent_home)
+        for private in (paths.agent_tmp, paths.agent_home):  # a trial prepared before them
+            private.mkdir(exist_ok=True)
         if "agent_data_files" in prepared:
             env[CACHE_ENV] = str(paths.agent_data)  # task/evaluate.py reads only these files
+        recorder = AccessRecorder(
+            paths.access_fifo,
+            paths.test_access,
+            watched=[paths.agent_data, *map(Path, prepared.get("agent_data_files") or ())],
+            exempt=paths.task_dir / "evaluate.py",
+        )
+        env.update(recorder.env(env.get("PYTHONPATH")))
         request = SandboxRequest(
             argv=list(invocation.argv),
             cwd=paths.workspace,
             env=env,
             time_limit_s=time_limit,
             output_path=paths.raw_stream,
-            mounts=[*self._agent_mounts(), *map(Mount, invocation.mounts)],
+            mounts=[
+                *self._agent_mounts(),
+                *map(Mount, invocation.mounts),
+                Mount(paths.access_fifo, writable=True),
+            ],
             stdin_path=invocation.stdin_path,
             gpus=tuple(gpu_ids),
             secrets=tuple(agent_secrets(self.agent, env)),
+            limits=default_limits(
+                self.spec.limits, (paths.workspace, paths.agent_tmp, paths.agent_home)
+            ),
             network=self.spec.network,
             egress_log=paths.egress,
         )
@@ -259,18 +302,34 @@ class TrialRunner:
             f"(limit {time_limit / 60:.1f} min, network {self.spec.network.describe()})"
         )
         follower = StreamFollower(paths.raw_stream, self.log) if self.echo_agent else nullcontext()
-        with ResourceMonitor(paths.monitor, paths.workspace, self.monitor_interval_s), follower:
+        monitor = ResourceMonitor(
+            paths.monitor, paths.workspace, self.monitor_interval_s, paths.monitor_peaks
+        )
+        watched = [paths.workspace, paths.agent_tmp, paths.agent_home]
+        with (
+            monitor,
+            follower,
+            JournalWatcher(paths.journal, watched),  # what the agent writes, even if deleted
+            recorder,  # reads of the test split, by process
+        ):
             result = self.sandbox.run(request)
             result, resumes = self._continue_agent(context, request, result, deadline)
         outcome = (
             "timed_out" if result.timed_out else ("exited" if result.exit_code == 0 else "failed")
         )
+        if result.limit_exceeded:
+            outcome = "limit_exceeded"
+            self.log(f"[{self.spec.trial_id}] agent ended at a limit: {result.limit_exceeded}")
         return {
             "outcome": outcome,
             "exit_code": result.exit_code,
             "duration_s": result.duration_s,
             "ended_at": time.time(),
             "resumes": resumes,
+            "isolated": self.sandbox.isolated,
+            "limit_exceeded": result.limit_exceeded,
+            "peaks": dict(result.peaks),
+            "limits": request.limits.record() if request.limits else None,
         }
 
     def _continue_agent(
@@ -300,6 +359,8 @@ class TrialRunner:
 
     def _write_trace(self) -> None:
         secrets = agent_secrets(self.agent, dict(os.environ))
+        if self.paths.raw_stream.is_file():
+            redact_stream(self.paths.raw_stream, Redactor(secrets))  # cut across records too
         write_trace(self.agent, self.spec.agent, self.paths.raw_stream, self.paths.trace, secrets)
 
     def _agent_mounts(self) -> list[Mount]:
@@ -310,22 +371,22 @@ class TrialRunner:
         data_mounts = [self.paths.agent_data, *map(Path, data_files)] if data_files else []
         return [
             Mount(self.paths.workspace, writable=True),
+            Mount(self.paths.agent_tmp, writable=True, target=Path("/tmp")),
+            Mount(self.paths.agent_home, writable=True),
             Mount(self.paths.prompt),
             Mount(model_root),
             *map(Mount, data_mounts),
         ]
 
     def _collect(self) -> PhaseResult:
-        final_model = self.paths.final_model
-        if not final_model.is_dir():
-            record: dict[str, Any] = {"present": False, "reason": "no final_model directory"}
-        else:
-            try:
-                record = {"present": True, "files": manifest(final_model)}
-            except UnsafeLinkError as error:
-                record = {"present": False, "reason": f"rejected: {error}"}
-        atomic_write_text(self.paths.submission, json.dumps(record, indent=2))
-        return ("ok" if record["present"] else "missing"), {"present": record["present"]}
+        record = snapshot_submission(self.paths)
+        record.save(self.paths)
+        if record.reason:
+            self.log(f"[{self.spec.trial_id}] submission: {record.reason}")
+        data: dict[str, Any] = {"present": record.present}
+        if record.reason:
+            data["reason"] = record.reason
+        return ("ok" if record.present else "missing"), data
 
     def _audit(self) -> PhaseResult:
         context = audit_context(
@@ -340,10 +401,15 @@ class TrialRunner:
                 else None
             ),
             references=reference_models(self.spec.model),
+            fingerprints=self.instruct_fingerprints(),
         )
         report = run_audit(context)
         atomic_write_text(self.paths.audit, report.model_dump_json(indent=2))
         return report.verdict, {"verdict": report.verdict}
+
+    def instruct_fingerprints(self) -> list[Path]:
+        """Weight fingerprints lineage compares the submission with (see ``trial.audit``)."""
+        return instruct_fingerprints(self.spec.model)
 
     def _evaluate(self) -> PhaseResult:
         if not self.paths.eval_outcome.exists():
@@ -355,33 +421,37 @@ class TrialRunner:
         }
 
     def _score(self) -> dict[str, Any]:
-        submission = json.loads(self.paths.submission.read_text())
+        submission = SubmissionRecord.load(self.paths)
         raw = error = None
-        if submission["present"]:
+        if submission.present:
             for leftover in self.paths.eval_dir.glob("attempt-*"):
                 shutil.rmtree(leftover)
             outcome = evaluate_submission(
-                self.paths.final_model,
+                self.paths.submitted_model,
                 self.spec.benchmark,
                 self.model.family,
                 self.paths.eval_dir,
                 self.log,
                 # Baseline rows (agents.baselines) score with few-shot examples.
-                few_shot=int(getattr(self.agent, "eval_few_shot", 0)),
+                few_shot=self.agent.eval_few_shot,
+                base_dir=self.model.path,
+                protocol=self.spec.protocol,
             )
             raw, error = outcome.metrics, outcome.error
         else:
-            error = submission["reason"]
+            error = submission.reason
         audit = AuditReport.model_validate_json(self.paths.audit.read_text())
         reason = error if raw is None else None
         # A baseline's model is the harness's choice (the instruct model is "not a
         # fine-tune" by design): its audit is recorded but never replaces its score.
-        trusted = bool(getattr(self.agent, "harness_submission", False))
+        trusted = self.agent.harness_submission
         if audit.verdict in {"flagged", "error"} and not trusted:
             # Keep an evaluation failure visible next to the audit's verdict.
             reason = f"audit verdict {audit.verdict}" + (f"; {reason}" if reason else "")
         base = (
-            base_score(self.model, self.spec.benchmark, self.runs_root, self.log)
+            base_score(
+                self.model, self.spec.benchmark, self.runs_root, self.log, self.spec.protocol
+            )
             if reason
             else None
         )
@@ -398,6 +468,8 @@ class TrialRunner:
         }
 
     def _finalize(self) -> PhaseResult:
+        secrets = agent_secrets(self.agent, dict(os.environ))
+        kept = scrub_run_dir(self.paths, secrets, keep_checkpoints=self.keep_checkpoints)
         spec, scored = self.spec, json.loads(self.paths.eval_outcome.read_text())
         solve = self._phase_data(Phase.SOLVE)
         raw = scored["raw"]
@@ -421,8 +493,9 @@ class TrialRunner:
             harness_version=__version__,
             finished_at=utc_now(),
             **usage_of(self.paths.trace),
+            cut_short=cut_short_of(solve["outcome"], self.paths.workspace),
         )
         if not self.paths.result.exists():
             atomic_write_text(self.paths.result, result.model_dump_json(indent=2))
         self.store.upsert_result(TrialResult.model_validate_json(self.paths.result.read_text()))
-        return "ok", {"score": result.score}
+        return "ok", {"score": result.score, "kept": kept}

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from posttrainbench.benchmarks import get_benchmark
 from posttrainbench.catalog import ModelFamily, ResolvedModel
 from posttrainbench.evaluation import Metrics
 from posttrainbench.evaluation.final import EXIT_MODEL_UNUSABLE
+from posttrainbench.evaluation.progress import PROGRESS_PREFIX
+from posttrainbench.trial.follow import LineFollower
 from posttrainbench.trial.manifest import fingerprint
 
 __all__ = ["EvaluationOutcome", "base_score", "evaluate_submission"]
@@ -45,6 +48,9 @@ def _attempt(
     out: Path,
     max_tokens: int,
     few_shot: int = 0,
+    base_dir: Path | None = None,
+    protocol: str = "paper",
+    log: Callable[[str], None] | None = None,
 ) -> tuple[Metrics | None, str, bool]:
     """One evaluation in a fresh process: (metrics, error, whether retrying can help)."""
     shutil.rmtree(out, ignore_errors=True)
@@ -61,10 +67,18 @@ def _attempt(
     ]
     if few_shot:
         argv.append(f"--few-shot={few_shot}")
-    with (out / "process.log").open("w", encoding="utf-8") as log:
+    if base_dir is not None:
+        argv.append(f"--base-dir={base_dir}")
+    argv.append(f"--protocol={protocol}")
+    progress = LineFollower(out / "process.log", log, PROGRESS_PREFIX) if log else nullcontext()
+    with (out / "process.log").open("w", encoding="utf-8") as log_file, progress:
         try:
             code = subprocess.run(
-                argv, stdout=log, stderr=subprocess.STDOUT, timeout=ATTEMPT_TIMEOUT_S, check=False
+                argv,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                timeout=ATTEMPT_TIMEOUT_S,
+                check=False,
             ).returncode
         except subprocess.TimeoutExpired:
             return None, f"timed out after {ATTEMPT_TIMEOUT_S} s", True
@@ -85,11 +99,15 @@ def evaluate_submission(
     log: Callable[[str], None],
     *,
     few_shot: int = 0,
+    base_dir: Path | None = None,
+    protocol: str = "paper",
 ) -> EvaluationOutcome:
     """Evaluate on the full test split, retrying with smaller generation limits on failure.
 
     ``benchmark_name`` is what the trial spec names (a registry id or ``module:Class``);
-    ``few_shot`` examples from allowed data precede each question (baseline rows only).
+    ``few_shot`` examples from allowed data precede each question (baseline rows only);
+    ``base_dir`` is the base model, whose tokenizer and generation config evaluation uses;
+    ``protocol`` is ``paper`` or ``greedy`` (see ``posttrainbench.evaluation.protocol``).
     """
     benchmark = get_benchmark(benchmark_name)
     ladder = (benchmark.generation.max_tokens, *benchmark.generation.fallback_max_tokens)
@@ -98,7 +116,15 @@ def evaluate_submission(
         log(f"evaluating {model_dir.name} on {benchmark.id} (attempt {number}/{len(ladder)})")
         out = eval_dir / f"attempt-{number}"
         metrics, error, retry = _attempt(
-            model_dir, benchmark_name, family, out, max_tokens, few_shot
+            model_dir,
+            benchmark_name,
+            family,
+            out,
+            max_tokens,
+            few_shot,
+            base_dir=base_dir,
+            protocol=protocol,
+            log=log,
         )
         if metrics is not None:
             return EvaluationOutcome(metrics=metrics, error=None)
@@ -108,7 +134,11 @@ def evaluate_submission(
 
 
 def base_score(
-    model: ResolvedModel, benchmark_name: str, runs_root: Path, log: Callable[[str], None]
+    model: ResolvedModel,
+    benchmark_name: str,
+    runs_root: Path,
+    log: Callable[[str], None],
+    protocol: str = "paper",
 ) -> Metrics | None:
     """The base model's score on ``benchmark``, computed once and cached under the runs root.
 
@@ -116,7 +146,7 @@ def base_score(
     lock keeps concurrent trials from computing the same baseline twice.
     """
     key = hashlib.sha256(
-        f"{fingerprint(model.path)}|{benchmark_name}|{model.family}|{__version__}".encode()
+        f"{fingerprint(model.path)}|{benchmark_name}|{model.family}|{__version__}|{protocol}".encode()
     ).hexdigest()[:16]
     benchmark_id = get_benchmark(benchmark_name).id
     folder = runs_root / ".baselines" / f"{benchmark_id}-{model.slug}-{key}"
@@ -126,7 +156,15 @@ def base_score(
         fcntl.flock(lock, fcntl.LOCK_EX)
         if cached.exists():
             return Metrics.model_validate_json(cached.read_text())
-        outcome = evaluate_submission(model.path, benchmark_name, model.family, folder, log)
+        outcome = evaluate_submission(
+            model.path,
+            benchmark_name,
+            model.family,
+            folder,
+            log,
+            base_dir=model.path,
+            protocol=protocol,
+        )
         if outcome.metrics is None:
             log(f"base model could not be evaluated: {outcome.error}")
             return None

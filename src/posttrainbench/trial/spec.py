@@ -6,9 +6,11 @@ import hashlib
 import json
 import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from posttrainbench.sandbox.limits import LimitSettings
 from posttrainbench.sandbox.network import INTERNET, NetworkPolicy
 
 __all__ = ["TrialSpec", "slug"]
@@ -49,9 +51,15 @@ class TrialSpec(BaseModel):
     audit_llm_judge: bool = False
     """Also ask the LLM judge (``PTB_JUDGE_*`` settings) about the trial in the audit phase;
     not part of the identity."""
+    limits: LimitSettings = LimitSettings()
+    """Memory, process and disk limits of the agent; not part of the identity."""
     network: NetworkPolicy = INTERNET
     """What the agent's network may reach; part of the identity unless it is the default
     (so trials recorded before the policy existed keep their ids)."""
+    protocol: Literal["paper", "greedy"] = "paper"
+    """Final-evaluation protocol (``posttrainbench.evaluation.protocol``): ``paper`` samples
+    with the base model's settings over upstream's fixed seeds; ``greedy`` decodes once.
+    Not part of the identity (an evaluation setting: ``ptb rescore`` can re-score)."""
 
     @field_validator("model")
     @classmethod
@@ -69,7 +77,7 @@ class TrialSpec(BaseModel):
 
     def identity(self) -> dict[str, object]:
         """The fields that make two specs the same trial."""
-        exclude = {"sandbox", "honeytokens", "audit_llm_judge"}
+        exclude = {"sandbox", "honeytokens", "audit_llm_judge", "limits", "protocol"}
         if self.network == INTERNET:
             exclude.add("network")
         return self.model_dump(exclude=exclude)

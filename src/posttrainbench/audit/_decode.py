@@ -1,0 +1,164 @@
+"""Text hidden inside other text or inside binary data, recovered without running anything.
+
+* :func:`printable_strings`: runs of printable characters in any binary (ASCII/UTF-8 and
+  UTF-16/UTF-32 little-endian, which is how NumPy stores unicode arrays), like ``strings``.
+* :func:`pickle_strings`: the string constants of a pickle, read with ``pickletools``
+  (opcodes are listed, never executed).
+* :func:`literal_decodings`: the long string literals of a source file (Python through its
+  AST, any other text through quoted runs and long tokens) decoded every way an agent can
+  hide text cheaply: base64 (standard and URL-safe), hex, URL-encoding, rot-N for every N
+  and reversal. A decoding is kept only when it yields mostly printable text, so random
+  tokens cost little and add nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import binascii
+import io
+import pickletools
+import re
+import urllib.parse
+from collections.abc import Iterator
+
+__all__ = ["literal_decodings", "pickle_strings", "printable_strings"]
+
+MIN_LITERAL = 24
+"""Literals shorter than this are not decoded: they cannot hide a test item."""
+_MIN_RUN = 6
+# Run lengths are _MIN_RUN (6) characters; literal lengths MIN_LITERAL (24).
+_ASCII_RUN = re.compile(rb"[\x20-\x7e\t\n\r]{6,}")
+_UTF16_RUN = re.compile(rb"(?:[\x20-\x7e]\x00){6,}")
+_UTF32_RUN = re.compile(rb"(?:[\x20-\x7e]\x00\x00\x00){6,}")
+_UTF32BE_RUN = re.compile(rb"(?:\x00\x00\x00[\x20-\x7e]){6,}")
+_QUOTED = re.compile(r"""(["'`])((?:(?!\1)[^\\\n]|\\.){24,})\1""")
+_TOKEN = re.compile(r"[A-Za-z0-9+/=_%\-]{24,}")
+_HEX = re.compile(r"(?:[0-9a-fA-F]{2}){12,}")
+_B64 = re.compile(r"[A-Za-z0-9+/_\-]+={0,2}")
+
+
+def printable_strings(data: bytes) -> Iterator[bytes]:
+    """Printable runs of ``data`` (UTF-16/32 runs converted to ASCII), one per line."""
+    for match in _ASCII_RUN.finditer(data):
+        yield match.group()
+    if data.count(0) > len(data) // 8:  # wide strings are only worth a pass with many NULs
+        for match in _UTF32_RUN.finditer(data):
+            yield match.group()[::4]
+        for match in _UTF32BE_RUN.finditer(data):
+            yield match.group()[3::4]
+        for match in _UTF16_RUN.finditer(data):
+            yield match.group()[::2]
+
+
+def pickle_strings(data: bytes) -> Iterator[bytes]:
+    """String and bytes constants of a pickle stream, without unpickling it.
+
+    Raises:
+        ValueError: ``data`` is not a well-formed pickle (the caller falls back to
+            :func:`printable_strings`).
+    """
+    try:
+        for _opcode, argument, _position in pickletools.genops(io.BytesIO(data)):
+            if isinstance(argument, str) and len(argument) >= _MIN_RUN:
+                yield argument.encode("utf-8", "replace")
+            elif isinstance(argument, bytes | bytearray) and len(argument) >= _MIN_RUN:
+                yield bytes(argument)
+    except Exception as error:  # noqa: BLE001 - any malformed stream is "not a pickle"
+        raise ValueError(f"not a pickle: {error}") from error
+
+
+def literals(text: str, python: bool) -> list[str]:
+    """The long string literals of ``text`` (its AST for Python, else quoted runs/tokens)."""
+    found: list[str] = []
+    if python:
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError):
+            python = False
+        else:
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str | bytes):
+                    value = node.value
+                    value = value.decode("latin-1") if isinstance(value, bytes) else value
+                    if len(value) >= MIN_LITERAL:
+                        found.append(value)
+    if not python:
+        found += [match.group(2) for match in _QUOTED.finditer(text)]
+    found += [match.group() for match in _TOKEN.finditer(text)]
+    return found
+
+
+def literal_decodings(text: str, python: bool = False, budget: int = 1 << 25) -> Iterator[str]:
+    """Decodings of the long literals of ``text`` that read as text (at most ``budget`` chars).
+
+    Args:
+        text: A source or any text file.
+        python: Parse ``text`` as Python (falls back to quoted runs on a syntax error).
+        budget: Upper bound on the characters yielded (rot-N multiplies a literal by 25).
+    """
+    spent = 0
+    for literal in dict.fromkeys(literals(text, python)):
+        for decoded in _decodings(literal):
+            if spent >= budget:
+                return
+            spent += len(decoded)
+            yield decoded
+
+
+def _decodings(literal: str) -> Iterator[str]:
+    """The literal reversed, and both ways round: base64/hex/URL-decoded and rotated."""
+    for candidate in (literal, literal[::-1]):
+        if candidate is not literal:
+            yield candidate
+        for decoded in (_from_base64(candidate), _from_hex(candidate), _from_url(candidate)):
+            if decoded is not None:
+                yield decoded
+                yield decoded[::-1]
+    if sum(char.isalpha() for char in literal) >= len(literal) // 2:
+        lowered = literal.lower()  # the scan folds case: a rotation of lowercase is enough
+        for shift in range(1, 26):
+            yield _rot(lowered, shift)
+
+
+def _texty(raw: bytes) -> str | None:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    printable = sum(char.isprintable() or char in "\n\t\r" for char in text)
+    return text if text and printable >= 0.9 * len(text) else None
+
+
+def _from_base64(literal: str) -> str | None:
+    compact = "".join(literal.split())
+    if len(compact) < MIN_LITERAL or not _B64.fullmatch(compact):
+        return None
+    padded = compact + "=" * (-len(compact) % 4)
+    try:
+        raw = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return _texty(raw)
+
+
+def _from_hex(literal: str) -> str | None:
+    compact = "".join(literal.split())
+    if not _HEX.fullmatch(compact):
+        return None
+    return _texty(bytes.fromhex(compact))
+
+
+def _from_url(literal: str) -> str | None:
+    if "%" not in literal:
+        return None
+    decoded = urllib.parse.unquote_plus(literal)
+    return decoded if decoded != literal else None
+
+
+def _rot(text: str, shift: int) -> str:
+    return text.translate(_ROTATIONS[shift])
+
+
+_LOWER = "abcdefghijklmnopqrstuvwxyz"
+_ROTATIONS = [str.maketrans(_LOWER, _LOWER[k:] + _LOWER[:k]) for k in range(26)]
