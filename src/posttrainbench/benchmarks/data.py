@@ -103,19 +103,20 @@ def data_lock_path() -> Path:
 def verified(source: str, relative: str, path: Path) -> Path:
     """``path``, the file ``relative`` of data source ``source``, checked against the lock.
 
-    Every loader reads its data through this check. Without a lock file (a cache filled
-    by hand or by an older harness) the file is read as it is; with one, the source must
-    have an entry and the file's SHA-256 must equal the recorded one.
+    Every loader reads its data through this check. A source the lock has an entry for
+    must match it: the file listed, with the recorded SHA-256. A source without an entry
+    (no lock file, or a cache filled by hand) is read as it is, and a trial records no
+    entry for it; a branch-pinned hub dataset is never read without one.
 
     Raises:
-        DataLockMismatch: The lock lacks the source or file, or the content changed.
+        DataLockMismatch: The entry lacks the file, or the content changed.
     """
     lock = load_lock(data_cache_dir())
-    if lock is None:
+    entry = lock.entry(source) if lock else None
+    if entry is None:
         return path
     where = data_lock_path()
-    entry = lock.entry(source)
-    expected = entry.files.get(relative) if entry else None
+    expected = entry.files.get(relative)
     if expected is None:
         raise DataLockMismatch(
             f"Dataset {source}: file {relative} has no entry in the data lock {where}. "
