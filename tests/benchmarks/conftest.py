@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from posttrainbench.benchmarks._lock import LOCK_NAME, DataLock, LockEntry, file_sha256
 from posttrainbench.benchmarks.data import CACHE_ENV, HubDataset
 
 # A commit the fake hub cache resolves a branch name (BFCL's "main") to.
@@ -17,13 +18,21 @@ FAKE_COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 class FakeHub:
-    """A hub-cache-shaped directory the loaders read through ``PTB_DATA_CACHE``."""
+    """A hub-cache-shaped directory the loaders read through ``PTB_DATA_CACHE``.
+
+    ``put`` leaves the cache as ``ptb data fetch`` would: the file at its commit (a branch
+    resolved to :data:`FAKE_COMMIT`) and its SHA-256 in the cache's ``data.lock``.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
 
+    @property
+    def lock_file(self) -> Path:
+        return self.root / LOCK_NAME
+
     def put(self, source: HubDataset, filename: str, content: bytes) -> Path:
-        """Write ``filename`` of ``source`` where the hub cache keeps it."""
+        """Write ``filename`` of ``source`` where the hub cache keeps it, and lock it."""
         repo_dir = self.root / f"datasets--{source.repo_id.replace('/', '--')}"
         commit = source.revision
         if len(commit) != 40:  # a branch: the cache maps it to a commit under refs/
@@ -33,7 +42,21 @@ class FakeHub:
         path = repo_dir / "snapshots" / commit / filename
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
+        self._lock(source, commit, filename, path)
         return path
+
+    def _lock(self, source: HubDataset, commit: str, filename: str, path: Path) -> None:
+        lock = DataLock.read(self.lock_file) if self.lock_file.is_file() else DataLock()
+        previous = lock.entry(source.repo_id)
+        files = {**(previous.files if previous else {}), filename: file_sha256(path)}
+        entry = LockEntry(
+            source=source.repo_id,
+            kind="hub",
+            requested=source.revision,
+            revision=commit,
+            files=files,
+        )
+        lock.with_entry(entry).write(self.lock_file)
 
     def put_jsonl(self, source: HubDataset, filename: str, records: list[dict[str, Any]]) -> Path:
         text = "".join(json.dumps(record) + "\n" for record in records)

