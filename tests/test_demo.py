@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from posttrainbench.demo import follow_up_commands
+from posttrainbench.demo import DEMO_STEPS, follow_up_commands
 from posttrainbench.results import TrialResult
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -88,9 +88,10 @@ def test_demo_trains_a_model_that_beats_the_base_model(session: Session) -> None
     noop, reference = results["noop"], results["reference"]
     assert noop.fallback_reason is None and reference.fallback_reason is None
     assert reference.score is not None and noop.score is not None
-    assert reference.score >= noop.score + 0.3, (noop.score, reference.score)
+    # The point of the demo, as the README states it: trained >= 0.9, the base <= 0.1.
+    assert reference.score >= 0.9 and noop.score <= 0.1, (noop.score, reference.score)
     demo = session.outputs["demo"].stdout
-    assert "sft: step 10/500" in demo and "ETA" in demo
+    assert f"sft: step 10/{DEMO_STEPS}" in demo and "ETA" in demo
 
 
 def test_demo_ends_with_the_commands_of_the_readme(session: Session) -> None:
@@ -118,10 +119,10 @@ def test_leaderboard_ranks_the_trained_model_first_and_says_how(session: Session
 
 
 def test_trace_shows_the_reference_agents_steps(session: Session) -> None:
-    trace = session.outputs["ptb trace show reference-steps-500"].stdout
+    trace = session.outputs[f"ptb trace show reference-steps-{DEMO_STEPS}"].stdout
     steps = re.search(r"(\d+) steps", trace)
     assert steps and int(steps.group(1)) >= 10, trace[-2000:]
-    assert "sft: step 500/500" in trace
+    assert f"sft: step {DEMO_STEPS}/{DEMO_STEPS}" in trace
 
 
 def test_site_and_plots_are_written(session: Session) -> None:
