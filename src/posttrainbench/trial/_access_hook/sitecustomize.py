@@ -93,6 +93,8 @@ def _install() -> None:
         path = _path(args[0]) if args else None
         if path is None:
             return
+        if "__pycache__" in path:
+            return  # bytecode the interpreter caches, never data the evaluator wrote
         if event == "open":
             mode, flags = (args[1] if len(args) > 1 else "") or "", args[2] if len(args) > 2 else 0
             if any(c in str(mode) for c in "wax+") or (flags or 0) & (os.O_WRONLY | os.O_RDWR):
