@@ -169,8 +169,16 @@ def test_submission_sampling_and_template_do_not_change_the_score(
     from inspect_ai.log import read_eval_log
 
     def completions(model_dir: Path, logs: Path) -> list[str]:
+        # Greedy: inspect's hf provider seeds its sampler once per model, not per request,
+        # so only greedy decoding gives the same text twice on this path.
         metrics = evaluate_model(
-            model_dir, get_benchmark("arith-mini"), family, log_dir=logs, limit=3, provider="hf"
+            model_dir,
+            get_benchmark("arith-mini"),
+            family,
+            log_dir=logs,
+            limit=3,
+            provider="hf",
+            protocol="greedy",
         )
         assert metrics.n == 3 and metrics.log_file is not None
         log = read_eval_log(str(logs / metrics.log_file))
