@@ -100,6 +100,8 @@ def test_status_leaderboard_and_index_rebuild(tiny_model: Path, tmp_path: Path) 
     rebuilt = ptb("index", "--rebuild", "--runs-dir", str(runs))
     assert "indexed 1 trials" in rebuilt.stdout
     assert json.loads(ptb("leaderboard", "--runs-dir", str(runs), "--json").stdout) == board
-    assert board["view"] == "by-benchmark"  # only the toy benchmark ran: no weighted average
+    # Only the toy benchmark ran: agents are ranked by the unweighted mean, and it says so.
+    assert board["view"] == "agents"
+    assert board["leaderboard"]["weights"]["source"] == "unweighted"
     assert board["rows"][0]["agent"] == "noop"
-    assert board["rows"][0]["arith-mini"] == 0.0
+    assert board["rows"][0]["average"] == 0.0
