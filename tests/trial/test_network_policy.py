@@ -118,10 +118,14 @@ def run_trial(
     argv += ["--runs-dir", str(runs_root), "--sandbox", "bwrap", *network]
     # Stopped (SIGKILL, as a crash) once the audit is written: evaluation is not at stake.
     env = {**os.environ, "PTB_FAILPOINTS": "evaluate.start"}
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=280)
-    assert done.returncode == -signal.SIGKILL, done.stdout + done.stderr
+    harness = subprocess.Popen(
+        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    stdout, stderr = harness.communicate(timeout=280)
+    assert harness.returncode == -signal.SIGKILL, stdout + stderr
+    # This harness's namespaces (named after its pid) are gone; other runs' are not ours.
     namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    assert not re.search(r"^ptb-\d+-\d+", namespaces, re.MULTILINE), namespaces
+    assert not re.search(rf"^ptb-{harness.pid}-\d+", namespaces, re.MULTILINE), namespaces
     (trial,) = [path for path in (runs_root / "default").iterdir() if path.is_dir()]
     return TrialPaths(trial)
 
