@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from posttrainbench.results import TrialResult
+from posttrainbench.sandbox.limits import LimitSettings
 from posttrainbench.trial import TrialPaths, TrialRunner, TrialSpec, trial_dir
 from posttrainbench.trial.audit import reaudit
 from posttrainbench.trial.submission import SubmissionRecord
@@ -36,7 +37,13 @@ def victim(shared_runs: Path, tiny_model: Path) -> Path:
     return folder
 
 
-def run_attack(runs: Path, model: Path, command: str, sandbox: str = "auto") -> TrialPaths:
+def run_attack(
+    runs: Path,
+    model: Path,
+    command: str,
+    sandbox: str = "auto",
+    limits: LimitSettings | None = None,
+) -> TrialPaths:
     spec = TrialSpec(
         agent="command",
         agent_config=command,
@@ -44,6 +51,7 @@ def run_attack(runs: Path, model: Path, command: str, sandbox: str = "auto") -> 
         benchmark="arith-mini",
         hours=0.05,
         sandbox=sandbox,
+        limits=limits or LimitSettings(),
     )
     TrialRunner(spec, runs, log=lambda _: None).run()
     return TrialPaths(trial_dir(runs, spec))
@@ -180,5 +188,8 @@ def test_huge_sparse_file_is_rejected_without_being_copied(
     shared_runs: Path, tiny_model: Path
 ) -> None:
     command = "cp -r {base_model} {final_model} && truncate -s 2T {final_model}/pad.bin"
-    paths = run_attack(shared_runs, tiny_model, command)
+    # The sandbox's per-file cap (the disk limit, by default half the free space) would
+    # refuse the 2 TB file outright; a larger disk limit lets it through to collect, whose
+    # own bound is what this test is about.
+    paths = run_attack(shared_runs, tiny_model, command, limits=LimitSettings(disk_gb=4096))
     assert_rejected(paths, "final_model is larger than the 64 GiB cap (at final_model/pad.bin")
