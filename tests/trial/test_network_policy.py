@@ -54,7 +54,10 @@ for target in sys.argv[2:]:
     try:
         with socket.create_connection((host, int(port)), timeout=3) as conn:
             conn.sendall(b"GET / HTTP/1.0\r\nHost: " + host.encode() + b"\r\n\r\n")
-            seen[target] = conn.recv(4096).split(b"\r\n\r\n")[-1].decode()
+            reply = b""
+            while chunk := conn.recv(4096):  # HTTP/1.0: the server closes after the body
+                reply += chunk
+            seen[target] = reply.split(b"\r\n\r\n", 1)[-1].decode()
     except OSError as error:
         seen[target] = "unreachable: " + (error.strerror or str(error))
 print(json.dumps(seen))
