@@ -45,7 +45,9 @@ def run_trial(name: str, config: str, key: str, tiny_model: Path, runs_root: Pat
     env = {**os.environ, key: DUMMY_KEY, "PTB_FAILPOINTS": "audit.start"}
     argv = [sys.executable, "-m", "posttrainbench.cli", "run", "--agent", f"{name}:{config}"]
     argv += ["--model", spec.model, "--benchmark", spec.benchmark, "--hours", "0.1"]
-    argv += ["--runs-dir", str(runs_root)]
+    # The scripted model server listens on the host's loopback, which every isolated network
+    # mode keeps an agent from; the unisolated backend, named explicitly, shares it.
+    argv += ["--runs-dir", str(runs_root), "--sandbox", "process"]
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=400, check=False)
     paths = TrialPaths(trial_dir(runs_root, spec))
     raw = paths.raw_stream.read_text() if paths.raw_stream.exists() else "(no raw stream)"
