@@ -1,117 +1,243 @@
-"""Decoding many prompts and seeds in one model load: the ``hf`` path at paper scale.
+"""Decoding many seeded requests in one model load: the ``hf`` path at paper scale.
 
-The paper scores every non-judged benchmark over several seeds. Generating prompt by
-prompt (or in inspect's small batches) re-pays the slow part of GPU decoding, reading the
-weights once per step, for a handful of rows. This module decodes all (prompt, seed)
-pairs of a benchmark in large batches:
+The paper scores every non-judged benchmark over five seeds. inspect's ``hf`` provider
+calls ``generate`` on small batches with its per-step Python overhead; this module runs its
+own decode loop over all requests of an evaluation:
 
-- **length bucketing**: pairs sorted by prompt length, longest first, so a batch's rows
-  are padded (left) to about the same width;
-- **a static KV cache and a compiled decode step** (transformers' ``cache_implementation=
-  "static"``): the first, widest batch sizes the cache and every later batch reuses it, so
-  one compiled CUDA-graph step serves the whole run (the last batch is filled up to the
-  same size);
-- **early stop per sequence**: a finished row stops contributing output at its stop token,
-  and a batch ends once all its rows have stopped.
+- **length bucketing**: requests sorted by prompt length, longest first, so a batch's rows
+  are padded (left) to about the same width (a multiple of 64 tokens);
+- **one static KV cache for the whole run**: sized once (batch size × longest padded
+  prompt + new tokens) and reused by every batch; the last batch is filled up to the same
+  size, so every decode step has the same shapes;
+- **a compiled decode step** on CUDA (``torch.compile``, ``reduce-overhead``: one CUDA
+  graph replay per token); the prefill runs eager with ``logits_to_keep=1``;
+- **early stop per sequence**: a row's output ends at its first stop token or its token
+  limit, and a batch ends once all its rows have ended;
+- **per-request seeds**: see :mod:`~posttrainbench.evaluation._sampling` (a request samples
+  the same tokens whatever its batch).
 
-Seeds give independent samples when sampling (``temperature`` > 0): the random stream is
-seeded per batch, so a run is reproducible but a pair's draw depends on its batch. Greedy
-decoding gives the same text for every seed. Torch is imported inside the function.
+Torch and transformers are imported inside the functions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
+
+from posttrainbench.evaluation._sampling import SamplingParams, next_tokens
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
 
-__all__ = ["DecodeSettings", "decode_all"]
+__all__ = ["DecodeSettings", "Request", "decode_all", "decode_batches"]
 
 _PAD_MULTIPLE = 64
+_STOP_CHECK_EVERY = 8
+"""Decode steps between checks (a device sync) of whether the whole batch has ended."""
+
+
+class Request(NamedTuple):
+    """One generation: prompt token ids, its seed and its new-token limit."""
+
+    prompt: Sequence[int]
+    seed: int
+    max_new_tokens: int
 
 
 class DecodeSettings(NamedTuple):
-    """How to decode: lengths, batching and sampling."""
+    """How to batch and sample."""
 
-    max_new_tokens: int
     batch_size: int = 256
-    temperature: float = 0.0
-    """0: greedy."""
-    top_p: float = 1.0
-    static_cache: bool = True
-    """Static KV cache with a compiled decode step (else the dynamic cache, eager)."""
+    sampling: SamplingParams = SamplingParams()
+    compile: bool | None = None
+    """Compile the decode step (None: on CUDA only)."""
 
 
 def decode_all(
     model: PreTrainedModel,
-    prompts: Sequence[Sequence[int]],
-    seeds: Sequence[int],
+    requests: Sequence[Request],
     settings: DecodeSettings,
     *,
     pad_id: int,
     stop_ids: Sequence[int],
     progress: Callable[[int, int], None] | None = None,
-) -> dict[tuple[int, int], list[int]]:
-    """New tokens for every (prompt index, seed), stop token included, nothing after it.
+) -> list[list[int]]:
+    """New tokens of every request, in order: up to and including the stop token.
 
-    ``progress(done, total)`` is called after each batch with counts of pairs.
+    ``progress(done, total)`` is called after each batch with counts of requests.
     """
-    import torch
-    from transformers import GenerationConfig
-
-    pairs = sorted(
-        ((index, seed) for index in range(len(prompts)) for seed in seeds),
-        key=lambda pair: (-len(prompts[pair[0]]), pair),
-    )
-    sampling = settings.temperature > 0
-    config = GenerationConfig(
-        max_new_tokens=settings.max_new_tokens,
-        do_sample=sampling,
-        temperature=settings.temperature if sampling else None,
-        top_p=settings.top_p if sampling else None,
-        top_k=None,
-        eos_token_id=list(stop_ids),
-        pad_token_id=pad_id,
-        use_cache=True,  # a model saved from training may say otherwise
-        cache_implementation="static" if settings.static_cache else None,
-    )
-    outputs: dict[tuple[int, int], list[int]] = {}
-    size = settings.batch_size
-    for start in range(0, len(pairs), size):
-        chunk = pairs[start : start + size]
-        rows = [prompts[index] for index, _ in chunk]
-        if settings.static_cache:  # one batch size: one compiled step
-            rows += [rows[-1]] * (size - len(rows))
-        ids, mask = _left_padded(rows, pad_id)
-        torch.manual_seed(chunk[0][1] * 1_000_003 + start)
-        with torch.inference_mode():
-            out = model.generate(
-                input_ids=ids.to(model.device),
-                attention_mask=mask.to(model.device),
-                generation_config=config,
-            )
-        new = out[:, ids.shape[1] :].tolist()
-        for pair, tokens in zip(chunk, new, strict=False):
-            outputs[pair] = _until_stop(tokens, stop_ids)
+    outputs: list[list[int]] = [[] for _ in requests]
+    done = 0
+    for indices, tokens in decode_batches(
+        model, requests, settings, pad_id=pad_id, stop_ids=stop_ids
+    ):
+        for index, new in zip(indices, tokens, strict=True):
+            outputs[index] = new
+        done += len(indices)
         if progress is not None:
-            progress(min(start + size, len(pairs)), len(pairs))
+            progress(done, len(requests))
     return outputs
 
 
-def _left_padded(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[Any, Any]:
-    """(input_ids, attention_mask) of ``rows``, left-padded to a multiple of 64 tokens."""
+def decode_batches(
+    model: PreTrainedModel,
+    requests: Sequence[Request],
+    settings: DecodeSettings,
+    *,
+    pad_id: int,
+    stop_ids: Sequence[int],
+) -> Iterator[tuple[list[int], list[list[int]]]]:
+    """(request indices, their new tokens) batch after batch, longest prompts first."""
     import torch
 
-    width = -(-max(len(row) for row in rows) // _PAD_MULTIPLE) * _PAD_MULTIPLE
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for i, row in enumerate(rows):
-        if row:
-            ids[i, width - len(row) :] = torch.tensor(list(row))
-            mask[i, width - len(row) :] = 1
-    return ids, mask
+    if not requests:
+        return
+    order = sorted(range(len(requests)), key=lambda i: (-len(requests[i].prompt), i))
+    length = _padded(max(len(r.prompt) for r in requests))
+    length += max(r.max_new_tokens for r in requests)
+    size = _rows_that_fit(model, min(settings.batch_size, len(requests)), length)
+    decoder = _Decoder(model, size, length, settings, stop_ids)
+    for start in range(0, len(order), size):
+        indices = order[start : start + size]
+        chunk = [requests[i] for i in indices]
+        rows = chunk + [chunk[-1]] * (size - len(chunk))  # same shapes every batch
+        with torch.inference_mode():
+            tokens = decoder.run(rows, pad_id)
+        yield indices, tokens[: len(indices)]
+
+
+def _rows_that_fit(model: PreTrainedModel, rows: int, length: int) -> int:
+    """``rows``, or fewer where the KV cache of ``rows × length`` would not fit the GPU.
+
+    The cache takes at most 70 % of the memory still free to this process (the rest is
+    for the prefill's activations and the logits), also under a per-process cap
+    (``torch.cuda.set_per_process_memory_fraction``).
+    """
+    import torch
+
+    if model.device.type != "cuda":
+        return rows
+    config = model.config.get_text_config()
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+    per_token = 2 * config.num_hidden_layers * config.num_key_value_heads * head_dim
+    per_row = per_token * model.dtype.itemsize * length + 16 * config.vocab_size
+    free, total = torch.cuda.mem_get_info(model.device)
+    fraction = getattr(torch.cuda, "get_per_process_memory_fraction", lambda _d: 1.0)(model.device)
+    free = min(free, int(total * fraction) - torch.cuda.memory_reserved(model.device))
+    return max(1, min(rows, int(free * 0.7) // int(per_row)))
+
+
+def _padded(length: int) -> int:
+    return max(1, -(-length // _PAD_MULTIPLE)) * _PAD_MULTIPLE
+
+
+class _Decoder:
+    """A static cache of ``rows × length`` and the (compiled) step that reads it."""
+
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        rows: int,
+        length: int,
+        settings: DecodeSettings,
+        stop_ids: Sequence[int],
+    ) -> None:
+        import torch
+        from transformers import StaticCache
+
+        self.model = model
+        self.device = model.device
+        self.rows, self.length = rows, length
+        self.sampling = settings.sampling
+        self.stop = torch.tensor(list(stop_ids), device=self.device)
+        self.cache = StaticCache(config=model.config, max_cache_len=length)
+        self.mask = torch.ones((rows, length), dtype=torch.long, device=self.device)
+        compile_step = settings.compile
+        if compile_step is None:
+            compile_step = self.device.type == "cuda"
+        self.compiled = bool(compile_step)
+        self.step: Callable[..., Any] = self._step
+        if compile_step:
+            self.step = torch.compile(self._step, mode="reduce-overhead", dynamic=False)
+
+    def _step(self, ids: Any, positions: Any, cache_position: Any, mask: Any) -> Any:
+        out = self.model(
+            input_ids=ids,
+            position_ids=positions,
+            cache_position=cache_position,
+            attention_mask=mask,
+            past_key_values=self.cache,
+            use_cache=True,
+        )
+        return out.logits[:, -1, :]
+
+    def run(self, rows: Sequence[Request], pad_id: int) -> list[list[int]]:
+        """New tokens of ``rows`` (exactly ``self.rows`` of them)."""
+        import torch
+
+        width = _padded(max(len(r.prompt) for r in rows))
+        ids = torch.full((self.rows, width), pad_id, dtype=torch.long)
+        lengths = torch.tensor([len(r.prompt) for r in rows])
+        self.mask.fill_(1)
+        mask = torch.zeros((self.rows, width), dtype=torch.long)
+        for i, row in enumerate(rows):
+            if row.prompt:
+                ids[i, width - len(row.prompt) :] = torch.tensor(list(row.prompt))
+                mask[i, width - len(row.prompt) :] = 1
+        self.mask[:, :width].copy_(mask)
+        ids, lengths = ids.to(self.device), lengths.to(self.device)
+        positions = (self.mask[:, :width].cumsum(-1) - 1).clamp(min=0)
+        self.cache.reset()
+        logits = self.model(
+            input_ids=ids,
+            position_ids=positions,
+            cache_position=torch.arange(width, device=self.device),
+            attention_mask=self.mask,
+            past_key_values=self.cache,
+            use_cache=True,
+            logits_to_keep=1,
+        ).logits[:, -1, :]
+        seeds = torch.tensor([r.seed for r in rows], device=self.device)
+        limits = torch.tensor([r.max_new_tokens for r in rows], device=self.device)
+        seen = self._seen(ids, mask.to(self.device), logits.shape[-1])
+        steps = max(r.max_new_tokens for r in rows)
+        out = torch.full((self.rows, steps), pad_id, dtype=torch.long, device=self.device)
+        ended = torch.zeros(self.rows, dtype=torch.bool, device=self.device)
+        taken = 0
+        for t in range(steps):
+            token = next_tokens(logits, self.sampling, seeds, t, seen)
+            out[:, t] = token
+            taken = t + 1
+            ended |= torch.isin(token, self.stop) | (limits <= t + 1)
+            if t + 1 == steps or ((t + 1) % _STOP_CHECK_EVERY == 0 and bool(ended.all())):
+                break
+            if seen is not None:
+                seen[torch.arange(self.rows, device=self.device), token] = True
+            if self.compiled:
+                torch.compiler.cudagraph_mark_step_begin()
+            logits = self.step(
+                token[:, None],
+                (lengths + t)[:, None],
+                torch.tensor([width + t], device=self.device),
+                self.mask,
+            )
+        return [
+            _until_stop(tokens[:limit], self.stop.tolist())
+            for tokens, limit in zip(
+                out[:, :taken].tolist(), [r.max_new_tokens for r in rows], strict=True
+            )
+        ]
+
+    def _seen(self, ids: Any, mask: Any, vocab: int) -> Any:
+        """Rows × vocab marks of the prompt tokens (only for a repetition penalty)."""
+        import torch
+
+        if self.sampling.repetition_penalty == 1.0:
+            return None
+        seen = torch.zeros((self.rows, vocab), dtype=torch.bool, device=self.device)
+        last = ids[:, -1:]  # left padding: the last column is a prompt token
+        seen.scatter_(1, torch.where(mask.bool(), ids, last), True)
+        return seen
 
 
 def _until_stop(tokens: list[int], stop_ids: Sequence[int]) -> list[int]:

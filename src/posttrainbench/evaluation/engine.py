@@ -18,6 +18,7 @@ from typing import Any
 
 from posttrainbench.benchmarks import Benchmark, Judge
 from posttrainbench.catalog import ModelFamily, chat_template
+from posttrainbench.errors import UserError
 from posttrainbench.evaluation.metrics import Metrics
 from posttrainbench.evaluation.model_view import TokenizerUse, build_model_view
 from posttrainbench.evaluation.protocol import (
@@ -52,6 +53,8 @@ _STOP_TOKENS: dict[ModelFamily, tuple[str, ...]] = {
 _MODEL_NAME = "hf/local"
 _SERVED_NAME = "ptb-model"
 _GPU_PAD_MULTIPLE = 64
+_GPU_DECODE_BATCH = 256
+"""Rows per batch of the batched engine on GPU (at least)."""
 """Prompt lengths are padded up to a multiple of this on GPU (few compiled shapes)."""
 
 
@@ -111,10 +114,24 @@ def hf_decode_settings(batch_size: int, device: str | None = None) -> dict[str, 
     shapes are compiled. inspect's provider forms its own batches, so the last one is
     not padded to ``batch_size``. On CPU decoding stays eager with a dynamic cache, and
     ``PTB_HF_STATIC_CACHE=0`` keeps it eager on GPU too.
+
+    On CUDA the default is the ``batched`` engine instead (:mod:`~posttrainbench.
+    evaluation.batched_hf`: all requests of the evaluation decoded together, each with its
+    own seed, in batches of at least 256 rows, fewer where GPU memory is short);
+    ``PTB_HF_ENGINE=inspect|batched`` picks the engine on any device and
+    ``PTB_HF_BATCH_SIZE`` the batched engine's rows per batch.
     """
     device = device or _device()
     settings: dict[str, str | int] = {"device": device, "batch_size": batch_size}
-    if device.startswith("cuda") and os.environ.get("PTB_HF_STATIC_CACHE", "1") != "0":
+    cuda = device.startswith("cuda")
+    engine = os.environ.get("PTB_HF_ENGINE") or ("batched" if cuda else "inspect")
+    if engine not in ("batched", "inspect"):
+        raise UserError(f"PTB_HF_ENGINE must be 'batched' or 'inspect', not '{engine}'.")
+    if engine == "batched":
+        size = os.environ.get("PTB_HF_BATCH_SIZE")
+        rows = int(size) if size else (max(batch_size, _GPU_DECODE_BATCH) if cuda else batch_size)
+        return {**settings, "engine": "batched", "batch_size": rows}
+    if cuda and os.environ.get("PTB_HF_STATIC_CACHE", "1") != "0":
         settings.update(cache_implementation="static", pad_to_multiple_of=_GPU_PAD_MULTIPLE)
     return settings
 
@@ -155,6 +172,8 @@ def _hf_model(
     # Without registered info, inspect resolves "hf/local" by building a second provider,
     # which asks the hub for a model called "local" (minutes of retries offline).
     set_model_info(_MODEL_NAME, ModelInfo(organization="local", context_length=1 << 20))
+    if decode.get("engine") == "batched":
+        return _batched_hf_model(model_dir, family, stop_ids, tokens, decode, sampling)
     cache = decode.get("cache_implementation")
     pad = decode.get("pad_to_multiple_of")
     extra: dict[str, Any] = {"tokenizer_call_args": {"pad_to_multiple_of": pad}} if pad else {}
@@ -170,6 +189,41 @@ def _hf_model(
         ),
         memoize=False,
         **extra,
+    )
+
+
+def _batched_hf_model(
+    model_dir: Path,
+    family: ModelFamily,
+    stop_ids: list[int],
+    tokens: int,
+    decode: dict[str, str | int],
+    sampling: Sampling,
+) -> Any:
+    """The ``ptb-hf`` inspect model (:mod:`~posttrainbench.evaluation.batched_hf`)."""
+    from inspect_ai.model import ModelInfo, get_model, set_model_info
+
+    from posttrainbench.evaluation._sampling import SamplingParams
+    from posttrainbench.evaluation.batched_hf import API_NAME
+
+    name = f"{API_NAME}/local"
+    set_model_info(name, ModelInfo(organization="local", context_length=1 << 20))
+    return get_model(
+        name,
+        model_path=str(model_dir),
+        device=str(decode["device"]),
+        chat_template=hf_chat_template(model_dir, family),
+        stop_ids=stop_ids,
+        max_new_tokens=tokens,
+        decode_batch_size=int(decode["batch_size"]),
+        sampling=SamplingParams(
+            temperature=0.0 if sampling.greedy else sampling.temperature,
+            top_p=sampling.top_p,
+            top_k=sampling.top_k,
+            min_p=sampling.min_p,
+            repetition_penalty=sampling.repetition_penalty,
+        ),
+        memoize=False,
     )
 
 
@@ -347,7 +401,8 @@ def evaluate_model(
                 # would only warn); servers get an explicit 0.
                 temperature=temperature if chosen is not Provider.HF else (temperature or None),
                 display="none",
-                max_connections=batch_size,
+                # the batched engine batches itself: every sample's request at once
+                max_connections=len(task.dataset) if decode.get("engine") else batch_size,
                 fail_on_error=True,
                 **extra,
             )

@@ -21,7 +21,6 @@ decode, no seeds.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from enum import StrEnum
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict
 
 from posttrainbench.benchmarks import Benchmark
+from posttrainbench.evaluation._sampling import sample_seed
 
 if TYPE_CHECKING:
     from inspect_ai import Task
@@ -118,12 +118,6 @@ def seeds_for(benchmark: Benchmark, sampling: Sampling) -> tuple[int, ...]:
     if sampling.greedy and not benchmark.seed_shuffles:
         return FINAL_SEEDS[:1]
     return FINAL_SEEDS
-
-
-def sample_seed(run_seed: int, sample_id: str | int, epoch: int = 1, call: int = 0) -> int:
-    """The seed of one request: upstream's hash of run seed, item, epoch and call index."""
-    digest = hashlib.sha256(f"{run_seed}:{sample_id}:{epoch}:{call}".encode()).digest()
-    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
 
 
 def _per_sample_seed(inner: Solver) -> Solver:
