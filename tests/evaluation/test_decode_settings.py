@@ -17,6 +17,7 @@ from posttrainbench.evaluation.metrics import Metrics
 def test_gpu_settings_use_the_static_cache_and_bucketed_prompts(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("PTB_HF_ENGINE", "inspect")
     assert hf_decode_settings(32, "cuda:0") == {
         "device": "cuda:0",
         "batch_size": 32,
@@ -45,7 +46,7 @@ def test_cpu_evaluation_records_eager_decoding(tiny_model: Path, tmp_path: Path)
 
 
 @pytest.mark.gpu
-def test_cuda_evaluation_decodes_with_the_static_cache(tiny_model: Path, tmp_path: Path) -> None:
+def test_cuda_evaluation_decodes_with_the_batched_engine(tiny_model: Path, tmp_path: Path) -> None:
     import torch
 
     if not torch.cuda.is_available():
@@ -60,5 +61,5 @@ def test_cuda_evaluation_decodes_with_the_static_cache(tiny_model: Path, tmp_pat
         batch_size=8,
     )
     assert metrics.n == 20
-    assert metrics.decode["cache_implementation"] == "static"
+    assert metrics.decode["engine"] == "batched"
     assert str(metrics.decode["device"]).startswith("cuda")
