@@ -123,3 +123,19 @@ def test_the_benchmark_uses_the_protocol_seeds() -> None:
     import gpu_eval_decode
 
     assert gpu_eval_decode.FINAL_SEEDS == FINAL_SEEDS
+
+
+@pytest.mark.gpu
+def test_compiled_cuda_decoding_equals_the_eager_loop(tiny_model: Path) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA GPU")
+    model = AutoModelForCausalLM.from_pretrained(tiny_model, dtype=torch.float32).cuda().eval()
+    requests = [Request([5 + j % 30 for j in range(4 + 9 * i)], i, 16) for i in range(6)]
+    runs = [
+        decode_all(model, requests, DecodeSettings(4, compile=flag), pad_id=0, stop_ids=[0])
+        for flag in (True, False)
+    ]
+    assert runs[0] == runs[1]
