@@ -13,7 +13,7 @@ import pytest
 
 from posttrainbench.evaluation._batched_decode import DecodeSettings, Request, decode_all
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]  # CPU generation
 
 QUESTIONS = (
     "What is 2+3?",
