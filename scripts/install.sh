@@ -52,7 +52,16 @@ fi
 # torch first and pinned, so that no later requirement pulls a multi-GB CUDA build on a
 # CPU-only machine (override with PTB_TORCH, e.g. PTB_TORCH='torch==2.13.0+cu128').
 .venv/bin/pip install -q "${PTB_TORCH:-torch==2.13.0}"
-.venv/bin/pip install -q -e ".${extras}"
+# Everything else through uv (from PyPI): it downloads and installs in parallel, several
+# times faster than pip on a fresh machine. The torch just installed satisfies the
+# package's range, so uv keeps it. PTB_PIP=pip falls back to pip for this step.
+if [[ "${PTB_PIP:-uv}" == uv ]]; then
+  .venv/bin/python -m uv --version >/dev/null 2>&1 || .venv/bin/pip install -q "uv>=0.5"
+  .venv/bin/python -m uv pip install -q --python .venv/bin/python --compile-bytecode \
+    -e ".${extras}"
+else
+  .venv/bin/pip install -q -e ".${extras}"
+fi
 if [[ -n "$extras" ]]; then
   # Harbor's ATIF models, to validate exported trajectories in the tests. Harbor installs
   # only on Python >= 3.12; its models import on 3.11 from the wheel itself (a zip).
