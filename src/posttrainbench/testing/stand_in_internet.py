@@ -7,23 +7,30 @@ names the address it answered on, plus a DNS server on the first that answers ev
 veth pair, so the agent's user-mode stack, whose connections are host sockets, reaches
 them exactly as it would reach the internet; nothing leaves the machine. The servers stop
 by themselves after ``lifetime_s``; the namespace, pair and routes go at the end of the
-``with`` block. Needs root and ``ip``.
+``with`` block. Needs root and ``ip``. The addresses and routes belong to the whole host,
+so one stand-in exists at a time: a host-wide file lock makes a second one (another test
+worker, another checkout's tests) wait for the first to be removed.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 __all__ = ["StandInInternet", "stand_in_internet", "stand_in_unavailable_reason"]
 
 _ADDRESSES = ("192.0.2.200", "192.0.2.202")
 _HTTP_PORT = 8080
+_HOST_LOCK = Path(tempfile.gettempdir()) / "ptb-stand-in-internet.lock"
+"""Held while a stand-in exists (its addresses and routes are the host's)."""
 
 _SERVER = r"""
 import http.server, os, socket, socketserver, struct, sys, threading, time
@@ -84,6 +91,8 @@ def stand_in_internet(lifetime_s: float = 300.0) -> Iterator[StandInInternet]:
     tag = f"{os.getpid() % 100000}"
     namespace, outer, inner = f"ptb-standin-{tag}", f"ptbsi{tag}a", f"ptbsi{tag}b"
     with ExitStack() as stack:
+        lock = stack.enter_context(_HOST_LOCK.open("a"))
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, after the removal
         _ip("netns", "add", namespace)
         stack.callback(_ip, "netns", "delete", namespace, check=False)
         _ip("link", "add", outer, "type", "veth", "peer", "name", inner)
