@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -88,11 +89,12 @@ def stand_in_unavailable_reason() -> str | None:
 @contextmanager
 def stand_in_internet(lifetime_s: float = 300.0) -> Iterator[StandInInternet]:
     """Build the stand-in (see the module docstring); everything is removed at the end."""
-    tag = f"{os.getpid() % 100000}"
+    tag = str(os.getpid())  # names the maker: see _remove_leftovers
     namespace, outer, inner = f"ptb-standin-{tag}", f"ptbsi{tag}a", f"ptbsi{tag}b"
     with ExitStack() as stack:
         lock = stack.enter_context(_HOST_LOCK.open("a"))
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, after the removal
+        _remove_leftovers()
         _ip("netns", "add", namespace)
         stack.callback(_ip, "netns", "delete", namespace, check=False)
         _ip("link", "add", outer, "type", "veth", "peer", "name", inner)
@@ -117,6 +119,32 @@ def stand_in_internet(lifetime_s: float = 300.0) -> Iterator[StandInInternet]:
         if server.stdout.readline().strip() != "ready":
             raise RuntimeError("the stand-in internet's servers did not start")
         yield StandInInternet(listed=_ADDRESSES[0], other=_ADDRESSES[1])
+
+
+def _remove_leftovers() -> None:
+    """Remove what the stand-in of a killed process left (its routes would make this fail).
+
+    Names carry their maker's pid; those of a live process are left alone. The pair's host
+    end goes with its routes, the namespace after it.
+    """
+    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+    for tag in re.findall(r"^\d+: ptbsi(\d+)a[@:]", links, re.MULTILINE):
+        if not _alive(int(tag)):
+            _ip("link", "delete", f"ptbsi{tag}a", check=False)
+    namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    for tag in re.findall(r"^ptb-standin-(\d+)", namespaces, re.MULTILINE):
+        if not _alive(int(tag)):
+            _ip("netns", "delete", f"ptb-standin-{tag}", check=False)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _ip(*args: str, check: bool = True) -> None:
