@@ -20,12 +20,22 @@ from posttrainbench._safe_files import (
 )
 from posttrainbench._safe_files import walk as safe_walk
 
-__all__ = ["WEIGHT_SUFFIXES", "WorkspaceFile", "file_hashes", "relative", "walk"]
+__all__ = [
+    "NOT_AGENT_CODE_DIRS",
+    "WEIGHT_SUFFIXES",
+    "WorkspaceFile",
+    "file_hashes",
+    "relative",
+    "walk",
+]
 
 WEIGHT_SUFFIXES = frozenset(
     {".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".gguf", ".onnx", ".msgpack", ".h5"}
 )
 """Tensor files: never data-like, and too large to read for nothing."""
+NOT_AGENT_CODE_DIRS = frozenset({".git", "__pycache__", ".ipynb_checkpoints", "node_modules"})
+"""Folders of installed packages and tool state: checks of the agent's *code* skip them
+(a package's client code is not the agent's); content scans read them like any folder."""
 
 
 @dataclass(frozen=True)
@@ -46,13 +56,15 @@ def walk(
     root: Path,
     budget: WalkBudget | None = None,
     unread: list[tuple[Path, str]] | None = None,
+    skip: frozenset[str] = frozenset(),
 ) -> Iterator[WorkspaceFile]:
     """Regular files under ``root``, with the in-tree links that name them.
 
-    Every folder is entered (none is skipped by name: ``.git`` or ``node_modules`` hold
-    what the agent put there like any other folder). Links are never followed (see
-    ``posttrainbench._safe_files``): ``root`` itself being a link yields nothing, a link
-    that leaves ``root`` is not read, one that stays inside only names its target.
+    Every folder is entered unless named in ``skip`` (content scans skip none: ``.git``
+    or ``node_modules`` hold what the agent put there like any other folder). Links are
+    never followed (see ``posttrainbench._safe_files``): ``root`` itself being a link
+    yields nothing, a link that leaves ``root`` is not read, one that stays inside only
+    names its target.
     Raises ``UntrustedFileError`` beyond the walk bounds (file count, depth, path length,
     time), which the audit reports as the detector's error.
 
@@ -62,6 +74,7 @@ def walk(
         unread: When given, gets ``(path, why)`` for each entry that is
             not yielded: links leaving ``root`` (or dangling) and special files (FIFOs,
             sockets, devices), so a report can say what it did not read.
+        skip: Folder names not entered.
     """
     try:
         root_fd = open_dir(root.parent, root.name)
@@ -70,7 +83,7 @@ def walk(
     files: list[str] = []
     links: dict[str, str] = {}
     try:
-        for entry in safe_walk(root_fd, budget):
+        for entry in safe_walk(root_fd, budget, skip=skip):
             if entry.kind == "file":
                 files.append(entry.relative)
             elif entry.kind == "link":

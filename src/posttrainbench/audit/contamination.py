@@ -24,7 +24,7 @@ from pathlib import Path
 from pydantic import JsonValue
 
 from posttrainbench.audit._code_check import code_hits
-from posttrainbench.audit._files import relative, walk
+from posttrainbench.audit._files import NOT_AGENT_CODE_DIRS, relative, walk
 from posttrainbench.audit._index import TestIndex
 from posttrainbench.audit._readers import Coverage, Limits, read_file
 from posttrainbench.audit.context import AuditContext, AuditSettings
@@ -277,7 +277,7 @@ def _split_loads(context: AuditContext, corroborated: bool) -> list[Finding]:
     key = _ALNUM.sub("", context.benchmark.id.lower())
     given = set(context.given_files or {})
     findings: list[Finding] = []
-    for entry in walk(context.workspace):
+    for entry in walk(context.workspace, skip=NOT_AGENT_CODE_DIRS):
         path = entry.path
         if path.suffix.lower() not in _CODE_SUFFIXES or path.stat().st_size > 1 << 24:
             continue
