@@ -65,7 +65,7 @@ class JobRecord(BaseModel):
     attempts: int = 0
     """Jobs started for this trial so far (each resumes where the last stopped)."""
     pid: int | None = None
-    """Local: the worker process."""
+    """Local: the worker process (the last one, once it has ended)."""
     pid_start: str | None = None
     """Local: the worker's start time (from /proc), so a reused pid is not mistaken for it."""
     gpus: list[int] = []

@@ -263,7 +263,8 @@ class LocalQueue:
             return
         complete = chunk[: chunk.rfind(b"\n") + 1]
         worker.shown += len(complete)
-        for line in complete.decode("utf-8", errors="replace").splitlines():
+        for raw in complete.decode("utf-8", errors="replace").split("\n"):
+            line = raw.rsplit("\r", 1)[-1]  # a progress bar's last state
             worker.stopped_by_error |= line.startswith(ERROR_PREFIX)
             if line.strip() and not worker.stopped_by_error:
                 self.log(line)
@@ -296,9 +297,7 @@ class LocalQueue:
             reason = f"worker {how}: {_last_line(self.state.log_path(spec.trial_id))}"
             update = {"state": "failed", "reason": reason}
             self.log(f"[{spec.trial_id}] failed: {reason}")
-        self.state.save(
-            record.model_copy(update={**update, "pid": None, "gpus": [], "exit_code": code})
-        )
+        self.state.save(record.model_copy(update={**update, "gpus": [], "exit_code": code}))
 
 
 def _last_line(path: Path) -> str:
