@@ -76,12 +76,18 @@ def test_harness_template_stops_at_the_turn_end_and_decodes_greedily(smollm2: Pa
 @pytest.mark.timeout(3600)
 def test_ptb_eval_arith_on_real_weights(smollm2: Path, tmp_path: Path) -> None:
     limit = 24
-    metrics, _ = _ptb_eval(smollm2, tmp_path, "arith", "--limit", str(limit))
-    print("arith", metrics["accuracy"], metrics["stderr"], metrics["n"])  # the README's figures
-    _assert_paper_protocol(metrics, limit)
-    # A real model answers some of the toy questions; a broken template or tokenizer
-    # view scores nothing (the random-weight demo model scores 0.0).
-    assert metrics["accuracy"] > 0
+    paper, _ = _ptb_eval(smollm2, tmp_path / "paper", "arith", "--limit", str(limit))
+    print("arith paper", paper["accuracy"], paper["stderr"], paper["n"])  # the README's figures
+    _assert_paper_protocol(paper, limit)
+    # Sampled at temperature 1 the model rarely answers (a few of 120 draws), so the
+    # check that matters uses one deterministic greedy decode: a real model answers some
+    # toy questions, a broken template or tokenizer view scores nothing.
+    greedy, _ = _ptb_eval(
+        smollm2, tmp_path / "greedy", "arith", "--limit", str(limit), "--protocol", "greedy"
+    )
+    print("arith greedy", greedy["accuracy"], greedy["stderr"], greedy["n"])
+    assert greedy["protocol"] == "greedy" and greedy["n"] == limit
+    assert greedy["accuracy"] > 0
 
 
 @pytest.mark.timeout(3600)  # CPU generation: a batch runs until its longest answer ends
@@ -126,9 +132,11 @@ def test_ptb_eval_humaneval_on_real_weights(smollm2: Path, tmp_path: Path) -> No
 def test_reference_trial_on_real_weights(smollm2: Path, tmp_path: Path) -> None:
     from posttrainbench.trial import TrialRunner, TrialSpec
 
+    # One SFT step: the trial's phases on real weights, not the recipe's gain. The budget
+    # covers loading, one step and saving 540 MB of fp32 weights on two busy CPU cores.
     spec = TrialSpec(
-        agent="reference", agent_config="steps=3", model=str(smollm2), benchmark="arith-mini",
-        hours=0.05,
+        agent="reference", agent_config="steps=1", model=str(smollm2), benchmark="arith-mini",
+        hours=0.25,
     )  # fmt: skip
     runner = TrialRunner(spec, tmp_path / "runs", log=print)
     result = runner.run()
