@@ -32,6 +32,21 @@ def runs_root(tmp_path: Path) -> Iterator[Path]:
 
 _OPT_IN_MARKERS = ("slow", "gpu", "network", "api")
 
+# Parallel runs (`pytest -n 2 --dist loadscope`, as .ci/run does): a worker takes a whole
+# module at a time, so that module-scoped fixtures (often a real trial) are built once.
+# The longest modules are handed out first, so that the workers finish together.
+_LONG_FIRST = (
+    "tests/test_demo.py",
+    "tests/trial/test_resume.py",
+    "tests/test_cli.py",
+    "tests/trial/test_network_policy.py",
+)
+
+
+def _long_modules_first(items: list[pytest.Item]) -> None:
+    rank = {module: index for index, module in enumerate(_LONG_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))  # stable
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests with an opt-in marker run only when ``-m`` names that marker."""
@@ -40,3 +55,4 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for marker in _OPT_IN_MARKERS:
             if item.get_closest_marker(marker) and marker not in selected:
                 item.add_marker(pytest.mark.skip(reason=f"opt-in tier: run with -m {marker}"))
+    _long_modules_first(items)

@@ -52,10 +52,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _without_installed_extensions() -> None:
+    """Keep inspect from importing every installed inspect extension before the evaluation.
+
+    To find hooks, inspect loads all ``inspect_ai`` entry points; inspect_evals' entry point
+    imports each of its ~100 evaluations (agent benchmarks, web servers): about 3 s of CPU
+    per evaluation process, for nothing the harness uses. The pristine evaluation runs with
+    the harness's own hook only. Its tasks, scorers and providers are imported, never looked
+    up by an extension's registry name (which would no longer resolve here).
+    """
+    from inspect_ai._util import entrypoints
+
+    entrypoints._inspect_ai_eps_loaded_all = True
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one evaluation attempt; see the module docstring for the contract."""
     from posttrainbench.evaluation.progress import register_progress
 
+    _without_installed_extensions()
     register_progress()
     args = _parser().parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)

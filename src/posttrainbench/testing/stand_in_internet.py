@@ -7,23 +7,31 @@ names the address it answered on, plus a DNS server on the first that answers ev
 veth pair, so the agent's user-mode stack, whose connections are host sockets, reaches
 them exactly as it would reach the internet; nothing leaves the machine. The servers stop
 by themselves after ``lifetime_s``; the namespace, pair and routes go at the end of the
-``with`` block. Needs root and ``ip``.
+``with`` block. Needs root and ``ip``. The addresses and routes belong to the whole host,
+so one stand-in exists at a time: a host-wide file lock makes a second one (another test
+worker, another checkout's tests) wait for the first to be removed.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 __all__ = ["StandInInternet", "stand_in_internet", "stand_in_unavailable_reason"]
 
 _ADDRESSES = ("192.0.2.200", "192.0.2.202")
 _HTTP_PORT = 8080
+_HOST_LOCK = Path(tempfile.gettempdir()) / "ptb-stand-in-internet.lock"
+"""Held while a stand-in exists (its addresses and routes are the host's)."""
 
 _SERVER = r"""
 import http.server, os, socket, socketserver, struct, sys, threading, time
@@ -81,9 +89,12 @@ def stand_in_unavailable_reason() -> str | None:
 @contextmanager
 def stand_in_internet(lifetime_s: float = 300.0) -> Iterator[StandInInternet]:
     """Build the stand-in (see the module docstring); everything is removed at the end."""
-    tag = f"{os.getpid() % 100000}"
+    tag = str(os.getpid())  # names the maker: see _remove_leftovers
     namespace, outer, inner = f"ptb-standin-{tag}", f"ptbsi{tag}a", f"ptbsi{tag}b"
     with ExitStack() as stack:
+        lock = stack.enter_context(_HOST_LOCK.open("a"))
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, after the removal
+        _remove_leftovers()
         _ip("netns", "add", namespace)
         stack.callback(_ip, "netns", "delete", namespace, check=False)
         _ip("link", "add", outer, "type", "veth", "peer", "name", inner)
@@ -108,6 +119,32 @@ def stand_in_internet(lifetime_s: float = 300.0) -> Iterator[StandInInternet]:
         if server.stdout.readline().strip() != "ready":
             raise RuntimeError("the stand-in internet's servers did not start")
         yield StandInInternet(listed=_ADDRESSES[0], other=_ADDRESSES[1])
+
+
+def _remove_leftovers() -> None:
+    """Remove what the stand-in of a killed process left (its routes would make this fail).
+
+    Names carry their maker's pid; those of a live process are left alone. The pair's host
+    end goes with its routes, the namespace after it.
+    """
+    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+    for tag in re.findall(r"^\d+: ptbsi(\d+)a[@:]", links, re.MULTILINE):
+        if not _alive(int(tag)):
+            _ip("link", "delete", f"ptbsi{tag}a", check=False)
+    namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    for tag in re.findall(r"^ptb-standin-(\d+)", namespaces, re.MULTILINE):
+        if not _alive(int(tag)):
+            _ip("netns", "delete", f"ptb-standin-{tag}", check=False)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _ip(*args: str, check: bool = True) -> None:
