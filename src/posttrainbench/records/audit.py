@@ -1,4 +1,4 @@
-"""The audit report persisted as ``audit.json``: findings with evidence, and the verdict."""
+"""``audit.json``: findings with evidence, and the verdict (written by ``audit``, read by all)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from posttrainbench.records._base import Record
 
 __all__ = ["AuditReport", "Finding", "Severity", "Verdict"]
 
@@ -29,10 +31,8 @@ class Finding(BaseModel):
     reader check the claim."""
 
 
-class AuditReport(BaseModel):
+class AuditReport(Record):
     """Findings of every detector and the verdict that decides the score."""
-
-    model_config = ConfigDict(extra="forbid")
 
     verdict: Verdict
     """``flagged`` and ``error`` replace the score with the base score; ``not_run`` leaves it."""

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ValidationError
+
+from posttrainbench.records import AuditReport, PhaseEvent, PrepareRecord
 
 __all__ = [
-    "AuditSummary",
     "MonitorSample",
     "TraceLine",
     "TrialFiles",
@@ -43,21 +44,6 @@ class TrialFiles:
     trace: Path
     raw_stream: Path
     monitor: Path
-
-
-class AuditSummary(BaseModel):
-    """``audit.json`` as shown: the verdict and every finding with its evidence."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    verdict: str = "missing"
-    """``clean``, ``flagged``, ``error``, ``not_run``; ``missing`` when there is no file."""
-    note: str = ""
-    """The auditor's remark."""
-    detectors_run: list[str] = Field(default_factory=list)
-    """Detectors that ran."""
-    findings: list[dict[str, Any]] = Field(default_factory=list)
-    """Findings as recorded: detector, severity, message, evidence."""
 
 
 class TraceLine(BaseModel):
@@ -104,26 +90,30 @@ def read_spec(files: TrialFiles) -> dict[str, Any]:
     return spec if isinstance(spec, dict) else {}
 
 
-def read_audit(files: TrialFiles) -> AuditSummary:
-    """The audit verdict and findings (``missing`` verdict when there is no report)."""
-    record = _json_file(files.audit)
-    if not isinstance(record, dict):
-        return AuditSummary()
+def read_audit(files: TrialFiles) -> AuditReport:
+    """The audit report (verdict ``not_run`` when there is none yet).
+
+    A report that does not parse is shown as verdict ``error`` with a note saying so; the
+    trial's score is whatever its ``result.json`` says.
+    """
+    if not files.audit.is_file():
+        return AuditReport(verdict="not_run", note="The trial has not been audited yet.")
     try:
-        return AuditSummary.model_validate(record)
-    except ValueError:
-        return AuditSummary(verdict="unreadable", note=f"{files.audit} does not parse")
+        return AuditReport.load(files.audit)
+    except (OSError, ValueError):
+        return AuditReport(verdict="error", note=f"{files.audit} does not parse.")
 
 
 def read_deadline(files: TrialFiles) -> float | None:
     """The solve deadline (epoch seconds) recorded when the workspace was prepared."""
-    for record in _jsonl_tail(files.events, 1 << 20):
-        data = record.get("data")
-        if record.get("phase") == "prepare" and isinstance(data, dict) and "deadline" in data:
-            try:
-                return float(data["deadline"])
-            except (TypeError, ValueError):
-                return None
+    for line in _jsonl_tail(files.events, 1 << 20):
+        if line.get("phase") != "prepare" or line.get("event") != "end":
+            continue
+        try:
+            record = PhaseEvent.from_data(line).record()
+        except (ValidationError, ValueError):
+            return None
+        return record.deadline if isinstance(record, PrepareRecord) else None
     return None
 
 

@@ -8,7 +8,6 @@ seen, merged with the peaks of earlier runs of the same trial. The agent's own p
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -17,7 +16,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from posttrainbench._fileio import append_jsonl, atomic_write_text
+from posttrainbench._fileio import append_jsonl
+from posttrainbench.records import MonitorPeaks
 from posttrainbench.trial.events import utc_now
 
 __all__ = ["ResourceMonitor"]
@@ -121,6 +121,7 @@ class ResourceMonitor:
         if self.peaks and self.peaks_path is not None:
             earlier: dict[str, float] = {}
             if self.peaks_path.exists():
-                earlier = json.loads(self.peaks_path.read_text())
+                recorded = MonitorPeaks.load(self.peaks_path)
+                earlier = recorded.model_dump(exclude_none=True, exclude={"schema_version"})
             merged = {k: max(v, earlier.get(k, v)) for k, v in self.peaks.items()}
-            atomic_write_text(self.peaks_path, json.dumps(merged, indent=2))
+            MonitorPeaks.model_validate(merged).save(self.peaks_path)
