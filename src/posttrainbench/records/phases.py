@@ -3,7 +3,8 @@
 ``events.jsonl`` holds one :class:`PhaseEvent` per phase start and end; an end carries
 the phase's record (:data:`PHASE_RECORDS`) in ``data``. ``agent/solve_outcome.json`` is a
 :class:`SolveOutcome`, ``submission.json`` a :class:`SubmissionRecord` and
-``monitor_peaks.json`` a :class:`MonitorPeaks`.
+``monitor_peaks.json`` a :class:`MonitorPeaks`, each line of ``monitor.jsonl`` a
+:class:`ResourceSample` and ``journal/summary.json`` a :class:`JournalSummary`.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ __all__ = [
     "EvaluatePhaseRecord",
     "FileHash",
     "FinalizeRecord",
+    "JournalSummary",
     "MonitorPeaks",
     "PhaseEvent",
     "PhaseRecord",
     "PrepareRecord",
+    "ResourceSample",
     "ScrubSummary",
     "SolveOutcome",
     "SolveRecord",
@@ -194,3 +197,39 @@ class MonitorPeaks(Record):
     """Most host memory in use."""
     gpu_memory_used_mib: float | None = None
     """Most GPU memory in use, summed over the GPUs."""
+
+
+class ResourceSample(Record):
+    """One line of ``monitor.jsonl``: the host's resources at one moment of solve."""
+
+    ts: str
+    """When (ISO 8601, UTC)."""
+    load_1m: float
+    """1-minute load average."""
+    memory: dict[str, int]
+    """``MemTotal`` and ``MemAvailable`` in bytes (from /proc/meminfo)."""
+    disk_free_bytes: int
+    """Free bytes on the workspace's file system."""
+    gpus: list[dict[str, str]] = Field(default_factory=list)
+    """Per GPU, nvidia-smi's fields as printed (``utilization.gpu``, ``memory.used``, ...)."""
+
+
+class JournalSummary(Record):
+    """``journal/summary.json``: what the write journal of solve kept and missed."""
+
+    entries: int
+    """Journal entries (one per file write seen)."""
+    stored_bytes: int
+    """Bytes of distinct contents kept."""
+    watched_dirs: int
+    """Folders watched with inotify."""
+    unwatched_dirs: int
+    """Folders past the watch limit (covered only by the final sweep)."""
+    lost_events: bool
+    """Whether the kernel dropped events (queue overflow)."""
+    swept_files: int
+    """Files the final sweep recorded that no event had."""
+    busy_s: float
+    """Seconds the watcher spent working."""
+    inotify: bool
+    """Whether inotify was available (else only the sweep ran)."""

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from posttrainbench.records import AuditReport, PhaseEvent, PrepareRecord
+from posttrainbench.records import AuditReport, PhaseEvent, PrepareRecord, ResourceSample
 
 __all__ = [
     "MonitorSample",
@@ -145,32 +145,36 @@ def _jsonl_tail(path: Path, max_bytes: int) -> list[dict[str, Any]]:
 
 def read_monitor(files: TrialFiles, max_bytes: int = 4 << 20) -> list[MonitorSample]:
     """Resource samples from ``monitor.jsonl`` (the last ``max_bytes`` of it)."""
-    return [_sample(record) for record in _jsonl_tail(files.monitor, max_bytes)]
+    samples = []
+    for line in _jsonl_tail(files.monitor, max_bytes):
+        try:
+            samples.append(_sample(ResourceSample.from_data(line)))
+        except (ValidationError, ValueError):
+            continue  # a line torn by a crash
+    return samples
 
 
-def _number(value: Any) -> float | None:
+def _number(value: str | None) -> float | None:
     try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
+        return float(value) if value is not None else None
+    except ValueError:
+        return None  # "[N/A]"
 
 
-def _sample(record: dict[str, Any]) -> MonitorSample:
-    memory = record.get("memory")
-    if not isinstance(memory, dict):
-        memory = {}
-    total, available = _number(memory.get("MemTotal")), _number(memory.get("MemAvailable"))
+def _sample(record: ResourceSample) -> MonitorSample:
+    total, available = record.memory.get("MemTotal"), record.memory.get("MemAvailable")
     used = 1 - available / total if total and available is not None else None
-    gpus = [g for g in record.get("gpus") or [] if isinstance(g, dict)]
-    utils = [u for u in (_number(g.get("utilization.gpu")) for g in gpus) if u is not None]
+    utils = [u for u in (_number(g.get("utilization.gpu")) for g in record.gpus) if u is not None]
     memories = [
         m / t
-        for m, t in ((_number(g.get("memory.used")), _number(g.get("memory.total"))) for g in gpus)
+        for m, t in (
+            (_number(g.get("memory.used")), _number(g.get("memory.total"))) for g in record.gpus
+        )
         if m is not None and t
     ]
     return MonitorSample(
-        ts=str(record.get("ts", "")),
-        load=_number(record.get("load_1m")),
+        ts=record.ts,
+        load=record.load_1m,
         memory_used=used,
         gpu_util=sum(utils) / len(utils) if utils else None,
         gpu_memory=sum(memories) / len(memories) if memories else None,

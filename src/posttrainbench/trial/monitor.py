@@ -14,10 +14,9 @@ import subprocess
 import threading
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 from posttrainbench._fileio import append_jsonl
-from posttrainbench.records import MonitorPeaks
+from posttrainbench.records import MonitorPeaks, ResourceSample
 from posttrainbench.trial.events import utc_now
 
 __all__ = ["ResourceMonitor"]
@@ -58,16 +57,15 @@ def _number(text: str | None) -> float:
         return 0.0  # "[N/A]"
 
 
-def sample(workspace: Path) -> dict[str, Any]:
+def sample(workspace: Path) -> ResourceSample:
     """One sample: load, memory, workspace disk use, GPUs."""
-    disk = shutil.disk_usage(workspace)
-    return {
-        "ts": utc_now(),
-        "load_1m": os.getloadavg()[0],
-        "memory": _memory(),
-        "disk_free_bytes": disk.free,
-        "gpus": _gpus(),
-    }
+    return ResourceSample(
+        ts=utc_now(),
+        load_1m=os.getloadavg()[0],
+        memory=_memory(),
+        disk_free_bytes=shutil.disk_usage(workspace).free,
+        gpus=_gpus(),
+    )
 
 
 class ResourceMonitor:
@@ -91,17 +89,17 @@ class ResourceMonitor:
     def _loop(self) -> None:
         while True:
             record = sample(self.workspace)
-            append_jsonl(self.path, record)
+            append_jsonl(self.path, record.model_dump(mode="json"))
             self._keep_peaks(record)
             if self._stop.wait(self.interval_s):
                 return
 
-    def _keep_peaks(self, record: dict[str, Any]) -> None:
-        memory = record["memory"]
+    def _keep_peaks(self, record: ResourceSample) -> None:
+        memory = record.memory
         used = {
-            "load_1m": float(record["load_1m"]),
+            "load_1m": record.load_1m,
             "memory_used_bytes": float(memory.get("MemTotal", 0) - memory.get("MemAvailable", 0)),
-            "gpu_memory_used_mib": sum(_number(gpu.get("memory.used")) for gpu in record["gpus"]),
+            "gpu_memory_used_mib": sum(_number(gpu.get("memory.used")) for gpu in record.gpus),
         }
         for key, value in used.items():
             self.peaks[key] = max(self.peaks.get(key, value), value)

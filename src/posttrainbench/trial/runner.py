@@ -72,7 +72,6 @@ from posttrainbench.trial.manifest import manifest
 from posttrainbench.trial.provenance import provenance
 from posttrainbench.trial.records import (
     EvalOutcome,
-    Provenance,
     TrialRecord,
     read_format_version,
 )
@@ -177,14 +176,19 @@ class TrialRunner:
         return TrialResult.load(self.paths.result)
 
     def _run_phase(self, phase: Phase) -> None:
+        """Run ``phase``: start recorded and emitted, then its method, then its end.
+
+        Whatever raises in between (the phase, or a subscriber of its start) is emitted
+        as ``FAILED`` and re-raised: the phase stays unfinished and resumes next time.
+        """
         attempt = self.events.start(phase)
-        self._emit(TrialEvent(EventKind.START, self.spec, self.paths, phase, attempt))
         self.log(
             f"[{self.spec.trial_id}] {phase.value}"
             + (f" (resumed, attempt {attempt})" if attempt > 1 else "")
         )
-        failpoint(f"{phase.value}.start")
         try:
+            self._emit(TrialEvent(EventKind.START, self.spec, self.paths, phase, attempt))
+            failpoint(f"{phase.value}.start")
             outcome, record = self._phases[phase]()
         except BaseException as error:
             failed = TrialEvent(EventKind.FAILED, self.spec, self.paths, phase, attempt)
@@ -216,7 +220,7 @@ class TrialRunner:
             model_family=self.model.family.value,
             sandbox=self.sandbox.name,
             isolated=self.sandbox.isolated,
-            provenance=Provenance.model_validate(provenance()),
+            provenance=provenance(),
             # The data.lock entries evaluation will verify the benchmark's files against.
             data_lock=locked_entries(self.benchmark.data_sources),
         ).save(trial_json)
