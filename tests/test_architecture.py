@@ -30,6 +30,22 @@ FORBIDDEN: dict[str, set[str]] = {
     "catalog": {"trial", "agents", "evaluation", "audit", "executors", "results", "sandbox"},
     # One judge client below both of its users.
     "judge": {"evaluation", "audit", "trial", "agents", "executors", "results", "benchmarks"},
+    # The records of a trial folder sit below all of their readers.
+    "records": {
+        "trial",
+        "agents",
+        "evaluation",
+        "audit",
+        "executors",
+        "results",
+        "sandbox",
+        "benchmarks",
+        "catalog",
+        "judge",
+        "cli",
+        "web",
+        "testing",
+    },
 }
 """Package -> packages it must never import."""
 
