@@ -16,8 +16,10 @@ from typer.testing import CliRunner
 
 from posttrainbench.cli import app
 from posttrainbench.records import (
+    MIGRATIONS,
     PHASE_RECORDS,
     SCHEMA_VERSION,
+    AuditPhaseRecord,
     AuditReport,
     MonitorPeaks,
     PrepareRecord,
@@ -113,3 +115,18 @@ def test_trace_show_and_harbor_export_read_the_old_runs(old_runs: Path, tmp_path
     _ptb("export", "harbor", EXPERIMENT, str(tmp_path / "harbor"), "--runs-dir", str(old_runs))
     exported = json.loads((tmp_path / "harbor" / NOOP / "result.json").read_text())
     assert exported["trial_name"] == NOOP or NOOP in json.dumps(exported)
+
+
+def test_a_migration_step_applies_to_every_json_read_and_never_to_a_new_record(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def renamed(data: dict[str, object]) -> dict[str, object]:
+        return {**data, "verdict": f"migrated-{data['verdict']}"}
+
+    monkeypatch.setitem(MIGRATIONS, "AuditPhaseRecord", {0: renamed})
+    old = '{"verdict": "clean"}'
+    assert AuditPhaseRecord.parse(old).verdict == "migrated-clean"
+    assert AuditPhaseRecord.model_validate_json(old).verdict == "migrated-clean"
+    current = f'{{"verdict": "clean", "schema_version": {SCHEMA_VERSION}}}'
+    assert AuditPhaseRecord.parse(current).verdict == "clean"
+    assert AuditPhaseRecord(verdict="clean").verdict == "clean"

@@ -3,17 +3,17 @@
 Each record carries ``schema_version``. A record written before the field existed (the run
 format of December 2026 and earlier) reads as version 0. :func:`migrate` brings the raw
 JSON of any older version up to :data:`SCHEMA_VERSION`, step by step, before the model
-validates it; readers get there through :meth:`Record.load` and :meth:`Record.parse`.
+validates it: every JSON read (:meth:`Record.load`, :meth:`Record.parse`, pydantic's
+``model_validate_json``) and :meth:`Record.from_data` for JSON already decoded.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from posttrainbench._fileio import atomic_write_text
 
@@ -59,13 +59,19 @@ class Record(BaseModel):
     schema_version: int = Field(default=SCHEMA_VERSION)
     """The shape the record was written in (see :func:`migrate`)."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _migrate_json(cls, data: Any, info: ValidationInfo) -> Any:
+        # JSON input is a record read back (``model_validate_json`` included): migrate it.
+        # Python input is a record being built, already in the current shape.
+        if info.mode == "json" and isinstance(data, dict):
+            return migrate(cls.__name__, data)
+        return data
+
     @classmethod
     def parse(cls, text: str | bytes) -> Self:
         """The record in ``text`` (JSON of any version), migrated to the current one."""
-        data = json.loads(text)
-        if not isinstance(data, dict):
-            raise ValueError(f"a {cls.__name__} record must be a JSON object")
-        return cls.from_data(data)
+        return cls.model_validate_json(text)
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Self:
