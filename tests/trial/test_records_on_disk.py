@@ -15,6 +15,7 @@ going through ``json.dumps``, which rule 1 catches in the trial package.
 from __future__ import annotations
 
 import ast
+from functools import cache
 from pathlib import Path
 
 import posttrainbench
@@ -46,6 +47,7 @@ RECORD_FILES = {
 """``TrialPaths`` attributes of JSON records."""
 
 
+@cache
 def _modules(*packages: str) -> list[tuple[str, ast.Module]]:
     roots = [PACKAGE / package for package in packages] if packages else [PACKAGE]
     return [
