@@ -33,6 +33,22 @@ FORBIDDEN: dict[str, set[str]] = {
     # The runs folder's layout: every layer names trial folders and the index through it.
     "runs": {"cli", "web", "config", "executors", "trial", "sandbox", "agents", "evaluation"}
     | {"audit", "results", "judge", "benchmarks", "catalog", "testing"},
+    # The records of a trial folder sit below all of their readers.
+    "records": {
+        "trial",
+        "agents",
+        "evaluation",
+        "audit",
+        "executors",
+        "results",
+        "sandbox",
+        "benchmarks",
+        "catalog",
+        "judge",
+        "cli",
+        "web",
+        "testing",
+    },
 }
 """Package -> packages it must never import."""
 

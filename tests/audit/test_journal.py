@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 from posttrainbench.audit.journal import JournalLimits, blob_path, read_journal
+from posttrainbench.records import JournalSummary
 from posttrainbench.trial.journal_watch import JournalWatcher
 
 
@@ -50,8 +50,8 @@ def test_files_written_then_deleted_or_moved_are_kept(tmp_path: Path) -> None:
     assert stored["used.txt"] == b"read by training, then deleted\n"
     assert stored["gone.txt"] == b"deleted before it was closed\n"
     assert "given.txt" not in stored  # not written during solve
-    summary = json.loads((journal / "summary.json").read_text())
-    assert summary["inotify"] and summary["watched_dirs"] >= 5
+    summary = JournalSummary.load(journal / "summary.json")
+    assert summary.inotify and summary.watched_dirs >= 5
 
 
 def test_the_final_sweep_records_what_no_watch_saw(tmp_path: Path) -> None:
@@ -61,8 +61,8 @@ def test_the_final_sweep_records_what_no_watch_saw(tmp_path: Path) -> None:
     with JournalWatcher(journal, [workspace], max_watches=0):
         (workspace / "late.txt").write_text("seen by the sweep")
     assert _stored(journal) == {"late.txt": b"seen by the sweep"}
-    summary = json.loads((journal / "summary.json").read_text())
-    assert summary["unwatched_dirs"] == 1 and summary["swept_files"] == 1
+    summary = JournalSummary.load(journal / "summary.json")
+    assert summary.unwatched_dirs == 1 and summary.swept_files == 1
 
 
 def test_size_caps_bound_the_journal(tmp_path: Path) -> None:

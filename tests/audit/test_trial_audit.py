@@ -73,15 +73,14 @@ def test_the_twins_are_seeded_by_a_secret_of_the_trial(
     cheated: tuple[Path, TrialResult], tmp_path: Path
 ) -> None:
     from posttrainbench.benchmarks import get_benchmark
+    from posttrainbench.records import PrepareRecord
     from posttrainbench.trial.audit import audit_context
     from posttrainbench.trial.events import EventLog, Phase
 
     root, _ = cheated
     paths = TrialPaths(root)
-    record = EventLog(paths.events).ended(Phase.PREPARE)
-    assert record is not None
-    prepared = record["data"]
-    seed = prepared["twin_seed"]
+    prepared = EventLog(paths.events).record(Phase.PREPARE, PrepareRecord)
+    seed = prepared.twin_seed
     assert isinstance(seed, int) and seed != 0
     # The seed lives in the harness's record, never in what the agent could read.
     assert str(seed) not in "".join(

@@ -8,6 +8,7 @@ import pytest
 
 from posttrainbench.sandbox import BwrapSandbox
 from posttrainbench.testing.sandbox_attacks import ATTACKS, Attack, finishes, run_attack
+from posttrainbench.trial.records import TrialRecord
 
 KNOBS = ("/proc/sys/kernel/core_pattern", "/proc/sys/vm/swappiness")
 
@@ -33,11 +34,12 @@ def test_a_trial_agent_cannot_write_sysctls_read_shadow_ptrace_init_or_kill_the_
     evidence = outcome.evidence
     # The harness survived the agent's kill -1 and pkill: it recorded the solve phase's end
     # and went on to collect, where its failpoint stopped it.
-    assert outcome.returncode == -9 and outcome.solve["outcome"], outcome.harness_output[-2000:]
+    assert outcome.returncode == -9 and outcome.solve, outcome.harness_output[-2000:]
     for knob in KNOBS:
         assert f"write {knob} refused: Read-only file system" in evidence, evidence
         assert Path(knob).read_text() == before[knob]
     assert "/etc/shadow: No such file or directory" in evidence
     assert any(line.startswith("ptrace 1 refused") for line in evidence), evidence
     assert not [line for line in evidence if line.startswith(("WROTE", "READ ", "ATTACHED"))]
-    assert outcome.record(outcome.paths.trial_json)["isolated"] is True
+    trial = outcome.load(TrialRecord, outcome.paths.trial_json)
+    assert trial is not None and trial.isolated

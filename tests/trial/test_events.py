@@ -1,5 +1,6 @@
 from pathlib import Path
 
+from posttrainbench.records import PrepareRecord
 from posttrainbench.trial import EventLog, Phase
 
 
@@ -7,12 +8,14 @@ def test_phases_progress_and_attempts_count(tmp_path: Path) -> None:
     log = EventLog(tmp_path / "events.jsonl")
     assert log.current_phase() == "new"
     assert log.start(Phase.PREPARE) == 1
-    log.end(Phase.PREPARE, "ok", {"deadline": 5})
+    prepared = PrepareRecord(deadline=5, given_files={}, base_model_files={}, twin_seed=7)
+    log.end(Phase.PREPARE, "ok", prepared)
     assert log.start(Phase.SOLVE) == 1
     assert log.start(Phase.SOLVE) == 2  # resumed after a crash
     assert log.current_phase() == "solve"
     ended = log.ended(Phase.PREPARE)
-    assert ended is not None and ended["data"] == {"deadline": 5}
+    assert ended is not None and ended.record() == prepared
+    assert log.record(Phase.PREPARE, PrepareRecord).deadline == 5
 
 
 def test_a_torn_last_line_from_a_crash_is_ignored(tmp_path: Path) -> None:

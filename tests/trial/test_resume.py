@@ -80,7 +80,7 @@ def test_sigkill_at_any_phase_then_resume_loses_and_repeats_nothing(
     for key in ("score", "raw_score", "fallback_reason", "solve_outcome", "audit_verdict"):
         assert result[key] == uninterrupted[key], key
     events = EventLog(paths.events)
-    ends = [r["phase"] for r in events.records() if r["event"] == "end"]
+    ends = [r.phase for r in events.records() if r.event == "end"]
     assert ends == [phase.value for phase in PHASES]  # each phase ended exactly once, in order
     killed_phase = point.split(".")[0]
     for phase in PHASES:

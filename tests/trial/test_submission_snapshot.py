@@ -58,7 +58,7 @@ def run_attack(
 
 
 def assert_rejected(paths: TrialPaths, why: str) -> None:
-    record = SubmissionRecord.load(paths)
+    record = SubmissionRecord.load(paths.submission)
     assert not record.present and record.reason is not None and why in record.reason
     result = TrialResult.model_validate_json(paths.result.read_text())
     assert result.raw_score is None and result.score == result.base_score
@@ -147,7 +147,7 @@ def test_snapshot_of_in_workspace_links_is_what_is_scored_after_a_swap(
     # A later re-audit reads the snapshot too, not the swapped folder.
     again = reaudit(paths.root)
     assert again.report.verdict == "clean"
-    record = SubmissionRecord.load(paths)
+    record = SubmissionRecord.load(paths.submission)
     snapshot = paths.submitted_model
     assert sorted(record.files) == sorted(p.name for p in tiny_model.iterdir() if p.is_file())
     for name, entry in record.files.items():

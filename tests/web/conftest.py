@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from posttrainbench.records import PhaseEvent, PrepareRecord
 from posttrainbench.results import ResultStore, TrialResult, TrialRow
 from posttrainbench.trial import TrialPaths, index_path
 
@@ -74,8 +75,16 @@ def write_run_files(paths: TrialPaths, result: TrialResult, *, deadline: float) 
     paths.root.mkdir(parents=True, exist_ok=True)
     spec = {k: getattr(result, k) for k in ("agent", "model", "benchmark", "hours", "replicate")}
     paths.trial_json.write_text(json.dumps({"format_version": 1, "spec": spec}))
-    event = {"phase": "prepare", "event": "end", "outcome": "ok", "ts": "2026-01-01T00:00:00"}
-    paths.events.write_text(json.dumps({**event, "data": {"deadline": deadline}}) + "\n")
+    prepared = PrepareRecord(deadline=deadline, given_files={}, base_model_files={}, twin_seed=1)
+    event = PhaseEvent(
+        ts="2026-01-01T00:00:00",
+        phase="prepare",
+        event="end",
+        outcome="ok",
+        attempt=1,
+        data=prepared.model_dump(mode="json"),
+    )
+    paths.events.write_text(event.model_dump_json() + "\n")
     audit = {
         "verdict": "flagged",
         "detectors_run": ["contamination"],
@@ -112,6 +121,7 @@ def write_run_files(paths: TrialPaths, result: TrialResult, *, deadline: float) 
             "ts": f"2026-01-01T00:0{i}:00",
             "load_1m": 1.0 + i,
             "memory": {"MemTotal": 100, "MemAvailable": 60},
+            "disk_free_bytes": 1 << 30,
             "gpus": [{"utilization.gpu": str(10 * i), "memory.used": "40", "memory.total": "80"}],
         }
         for i in range(5)

@@ -1,46 +1,9 @@
-"""The audit report persisted as ``audit.json``: findings with evidence, and the verdict."""
+"""The audit report persisted as ``audit.json`` (its models live in :mod:`posttrainbench.records`).
 
-from __future__ import annotations
+The report is read by packages the audit may not import and that may not import the
+audit (results, the site): its models sit below both, and the audit re-exports them here.
+"""
 
-from collections.abc import Mapping
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from posttrainbench.records.audit import AuditReport, Finding, Severity, Verdict
 
 __all__ = ["AuditReport", "Finding", "Severity", "Verdict"]
-
-Verdict = Literal["clean", "flagged", "error", "not_run"]
-Severity = Literal["info", "warning", "flag"]
-
-
-class Finding(BaseModel):
-    """One thing a detector found, with the evidence that supports it."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    detector: str
-    """Detector that produced the finding."""
-    severity: Severity
-    """``flag`` makes the trial flagged; ``warning`` and ``info`` are shown, never scored."""
-    message: str
-    """One line a reader understands without the evidence."""
-    evidence: Mapping[str, JsonValue] = Field(default_factory=dict)
-    """File paths, line numbers, matched item ids, overlaps, hashes: whatever lets a
-    reader check the claim."""
-
-
-class AuditReport(BaseModel):
-    """Findings of every detector and the verdict that decides the score."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    verdict: Verdict
-    """``flagged`` and ``error`` replace the score with the base score; ``not_run`` leaves it."""
-    detectors_run: list[str] = Field(default_factory=list)
-    """Detectors that ran to the end (their findings are below)."""
-    findings: list[Finding] = Field(default_factory=list)
-    reasons: list[str] = Field(default_factory=list)
-    """Why the verdict is ``flagged`` or ``error``: one line per flag or crashed detector."""
-    errors: dict[str, str] = Field(default_factory=dict)
-    """Detector name -> the exception it raised (a crash makes the verdict ``error``)."""
-    note: str = ""

@@ -35,15 +35,15 @@ def load_trace(root: Path) -> Trajectory:
     from posttrainbench.agents.session import trace_of
     from posttrainbench.agents.trace import Trajectory
     from posttrainbench.trial import TrialPaths
+    from posttrainbench.trial.records import TrialRecord
 
     paths = TrialPaths(root)
     if paths.trace.is_file():
         return Trajectory.model_validate_json(paths.trace.read_text())
     if not paths.raw_stream.is_file():
         raise UserError(f"{root} has no agent output yet (the agent has not run).")
-    spec = json.loads(paths.trial_json.read_text())["spec"]
-    agent = get_agent(spec["agent"], spec.get("agent_config", ""))
-    return trace_of(agent, spec["agent"], paths.raw_stream)
+    spec = TrialRecord.load(paths.trial_json).spec
+    return trace_of(get_agent(spec.agent, spec.agent_config), spec.agent, paths.raw_stream)
 
 
 @trace_app.command("show")

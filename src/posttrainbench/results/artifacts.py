@@ -14,10 +14,11 @@ import os
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ValidationError
+
+from posttrainbench.records import AuditReport, PhaseEvent, PrepareRecord, ResourceSample
 
 __all__ = [
-    "AuditSummary",
     "MonitorSample",
     "TraceLine",
     "TrialFiles",
@@ -60,21 +61,6 @@ class TrialFiles(Protocol):
     @property
     def monitor(self) -> Path:
         """Resource samples."""
-
-
-class AuditSummary(BaseModel):
-    """``audit.json`` as shown: the verdict and every finding with its evidence."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    verdict: str = "missing"
-    """``clean``, ``flagged``, ``error``, ``not_run``; ``missing`` when there is no file."""
-    note: str = ""
-    """The auditor's remark."""
-    detectors_run: list[str] = Field(default_factory=list)
-    """Detectors that ran."""
-    findings: list[dict[str, Any]] = Field(default_factory=list)
-    """Findings as recorded: detector, severity, message, evidence."""
 
 
 class TraceLine(BaseModel):
@@ -121,26 +107,30 @@ def read_spec(files: TrialFiles) -> dict[str, Any]:
     return spec if isinstance(spec, dict) else {}
 
 
-def read_audit(files: TrialFiles) -> AuditSummary:
-    """The audit verdict and findings (``missing`` verdict when there is no report)."""
-    record = _json_file(files.audit)
-    if not isinstance(record, dict):
-        return AuditSummary()
+def read_audit(files: TrialFiles) -> AuditReport:
+    """The audit report (verdict ``not_run`` when there is none yet).
+
+    A report that does not parse is shown as verdict ``error`` with a note saying so; the
+    trial's score is whatever its ``result.json`` says.
+    """
+    if not files.audit.is_file():
+        return AuditReport(verdict="not_run", note="The trial has not been audited yet.")
     try:
-        return AuditSummary.model_validate(record)
-    except ValueError:
-        return AuditSummary(verdict="unreadable", note=f"{files.audit} does not parse")
+        return AuditReport.load(files.audit)
+    except (OSError, ValueError):
+        return AuditReport(verdict="error", note=f"{files.audit} does not parse.")
 
 
 def read_deadline(files: TrialFiles) -> float | None:
     """The solve deadline (epoch seconds) recorded when the workspace was prepared."""
-    for record in _jsonl_tail(files.events, 1 << 20):
-        data = record.get("data")
-        if record.get("phase") == "prepare" and isinstance(data, dict) and "deadline" in data:
-            try:
-                return float(data["deadline"])
-            except (TypeError, ValueError):
-                return None
+    for line in _jsonl_tail(files.events, 1 << 20):
+        if line.get("phase") != "prepare" or line.get("event") != "end":
+            continue
+        try:
+            record = PhaseEvent.from_data(line).record()
+        except (ValidationError, ValueError):
+            return None
+        return record.deadline if isinstance(record, PrepareRecord) else None
     return None
 
 
@@ -172,32 +162,36 @@ def _jsonl_tail(path: Path, max_bytes: int) -> list[dict[str, Any]]:
 
 def read_monitor(files: TrialFiles, max_bytes: int = 4 << 20) -> list[MonitorSample]:
     """Resource samples from ``monitor.jsonl`` (the last ``max_bytes`` of it)."""
-    return [_sample(record) for record in _jsonl_tail(files.monitor, max_bytes)]
+    samples = []
+    for line in _jsonl_tail(files.monitor, max_bytes):
+        try:
+            samples.append(_sample(ResourceSample.from_data(line)))
+        except (ValidationError, ValueError):
+            continue  # a line torn by a crash
+    return samples
 
 
-def _number(value: Any) -> float | None:
+def _number(value: str | None) -> float | None:
     try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
+        return float(value) if value is not None else None
+    except ValueError:
+        return None  # "[N/A]"
 
 
-def _sample(record: dict[str, Any]) -> MonitorSample:
-    memory = record.get("memory")
-    if not isinstance(memory, dict):
-        memory = {}
-    total, available = _number(memory.get("MemTotal")), _number(memory.get("MemAvailable"))
+def _sample(record: ResourceSample) -> MonitorSample:
+    total, available = record.memory.get("MemTotal"), record.memory.get("MemAvailable")
     used = 1 - available / total if total and available is not None else None
-    gpus = [g for g in record.get("gpus") or [] if isinstance(g, dict)]
-    utils = [u for u in (_number(g.get("utilization.gpu")) for g in gpus) if u is not None]
+    utils = [u for u in (_number(g.get("utilization.gpu")) for g in record.gpus) if u is not None]
     memories = [
         m / t
-        for m, t in ((_number(g.get("memory.used")), _number(g.get("memory.total"))) for g in gpus)
+        for m, t in (
+            (_number(g.get("memory.used")), _number(g.get("memory.total"))) for g in record.gpus
+        )
         if m is not None and t
     ]
     return MonitorSample(
-        ts=str(record.get("ts", "")),
-        load=_number(record.get("load_1m")),
+        ts=record.ts,
+        load=record.load_1m,
         memory_used=used,
         gpu_util=sum(utils) / len(utils) if utils else None,
         gpu_memory=sum(memories) / len(memories) if memories else None,

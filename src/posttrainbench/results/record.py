@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from posttrainbench.records import Record
 
 __all__ = ["TrialResult"]
 
 
-class TrialResult(BaseModel):
+class TrialResult(Record):
     """What a trial scored, and why that is its score."""
-
-    model_config = ConfigDict(extra="forbid")
 
     trial_id: str
     experiment: str

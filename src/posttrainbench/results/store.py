@@ -133,7 +133,7 @@ class ResultStore:
                     "SELECT result_json FROM results WHERE experiment = ? ORDER BY trial_id",
                     (experiment,),
                 ).fetchall()
-        return [TrialResult.model_validate_json(row[0]) for row in rows]
+        return [TrialResult.parse(row[0]) for row in rows]
 
     def clear(self) -> None:
         """Drop every row (before a rebuild from the run directories)."""

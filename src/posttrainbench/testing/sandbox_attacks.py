@@ -23,10 +23,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TypeVar
 
+from posttrainbench.records import AuditReport, Record, SolveOutcome, SubmissionRecord
 from posttrainbench.sandbox.limits import LimitSettings
-from posttrainbench.trial import TrialSpec
+from posttrainbench.trial import EventLog, TrialSpec
 from posttrainbench.trial.layout import TrialPaths, trial_dir
+
+R = TypeVar("R", bound=Record)
 
 __all__ = ["ATTACKS", "LIMITS", "Attack", "Outcome", "Verdict", "run_attack"]
 
@@ -48,18 +52,17 @@ class Outcome:
     extra: str
     """The attack's argument (a port, a path)."""
 
-    def record(self, path: Path) -> dict[str, object]:
-        """A JSON file of the trial, or {} when missing or unreadable."""
+    def load(self, kind: type[R], path: Path) -> R | None:
+        """A record of the trial, or None when missing or unreadable (a killed harness)."""
         try:
-            value = json.loads(path.read_text())
+            return kind.load(path)
         except (OSError, ValueError):
-            return {}
-        return value if isinstance(value, dict) else {}
+            return None
 
     @property
-    def solve(self) -> dict[str, object]:
+    def solve(self) -> SolveOutcome | None:
         """The solve phase's record (how the agent ended, its limits and peaks)."""
-        return self.record(self.paths.solve_outcome)
+        return self.load(SolveOutcome, self.paths.solve_outcome)
 
     @property
     def finished(self) -> bool:
@@ -85,18 +88,13 @@ class Outcome:
 
     def phase_seconds(self, phase: str) -> float | None:
         """How long ``phase`` took, from the event log."""
-        starts: dict[str, float] = {}
-        try:
-            events = [json.loads(x) for x in self.paths.events.read_text().splitlines()]
-        except (OSError, ValueError):
-            return None
-        for event in events:
-            if event.get("phase") == phase:
-                stamp = _seconds(str(event.get("ts", "")))
-                if event.get("event") == "start":
-                    starts[phase] = stamp
-                elif event.get("event") == "end" and phase in starts:
-                    return stamp - starts[phase]
+        started = None
+        for event in EventLog(self.paths.events).records():
+            if event.phase == phase:
+                if event.event == "start":
+                    started = _seconds(event.ts)
+                elif started is not None:
+                    return _seconds(event.ts) - started
         return None
 
 
@@ -162,8 +160,8 @@ def ended_by_limit(kind: str) -> Check:
 
     def check(outcome: Outcome) -> Verdict:
         solve = outcome.solve
-        breach = str(solve.get("limit_exceeded") or "")
-        evidence = f"{breach or 'no limit hit'}; peaks {solve.get('peaks')}"
+        breach = (solve.limit_exceeded if solve else None) or ""
+        evidence = f"{breach or 'no limit hit'}; peaks {solve.peaks if solve else None}"
         return Verdict(outcome.finished and breach.startswith(kind), evidence)
 
     return check
@@ -217,8 +215,8 @@ def finishes(extra_check: Callable[[Outcome], str | None] | None = None) -> Chec
 
 
 def _submission_rejected(outcome: Outcome) -> str | None:
-    submission = outcome.record(outcome.paths.submission)
-    if submission.get("present"):
+    submission = outcome.load(SubmissionRecord, outcome.paths.submission)
+    if submission is not None and submission.present:
         return "the linked model was accepted as the submission"
     return None
 
@@ -254,13 +252,11 @@ def _output_capped(outcome: Outcome) -> str | None:
 
 
 def _tokenizer_flagged(outcome: Outcome) -> str | None:
-    audit = outcome.record(outcome.paths.audit)
-    findings = audit.get("findings")
-    findings = findings if isinstance(findings, list) else []
-    flagged = [f for f in findings if isinstance(f, dict) and f.get("severity") == "flag"]
-    if any("tokenizer" in json.dumps(f).lower() for f in flagged):
+    audit = outcome.load(AuditReport, outcome.paths.audit)
+    flagged = [f for f in audit.findings if f.severity == "flag"] if audit else []
+    if any("tokenizer" in f.model_dump_json().lower() for f in flagged):
         return None
-    return f"audit verdict {audit.get('verdict')}, no tokenizer flag"
+    return f"audit verdict {audit.verdict if audit else None}, no tokenizer flag"
 
 
 def _owner_kept(outcome: Outcome) -> str | None:

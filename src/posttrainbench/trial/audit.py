@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from posttrainbench.audit import AuditContext, AuditReport, AuditSettings, run_audit
 from posttrainbench.benchmarks import Benchmark, get_benchmark
@@ -14,7 +12,7 @@ from posttrainbench.catalog import CATALOG
 from posttrainbench.errors import UserError
 from posttrainbench.trial.events import EventLog, Phase
 from posttrainbench.trial.layout import TrialPaths
-from posttrainbench.trial.spec import TrialSpec
+from posttrainbench.trial.records import FileHash, PrepareRecord, SubmissionRecord, TrialRecord
 
 __all__ = [
     "ReAudit",
@@ -30,7 +28,7 @@ def audit_context(
     paths: TrialPaths,
     benchmark: Benchmark,
     base_model: Path,
-    prepared: Mapping[str, Any],
+    prepared: PrepareRecord,
     scaffold_env_keys: Sequence[str] = (),
     settings: AuditSettings | None = None,
     references: Sequence[Path] = (),
@@ -48,9 +46,9 @@ def audit_context(
         trace=paths.raw_stream,
         base_model=base_model,
         benchmark=benchmark,
-        given_files=prepared.get("given_files"),
-        base_model_files=prepared.get("base_model_files"),
-        honeytokens=dict(prepared.get("honeytokens") or {}),
+        given_files=_manifest(prepared.given_files),
+        base_model_files=_manifest(prepared.base_model_files),
+        honeytokens=dict(prepared.honeytokens or {}),
         scaffold_env_keys=tuple(scaffold_env_keys),
         reference_models=tuple(references),
         instruct_fingerprints=tuple(fingerprints),
@@ -59,7 +57,7 @@ def audit_context(
         access_log=paths.test_access if paths.test_access.is_file() else None,
         egress_log=paths.egress,
         has_submission=_collected(paths),
-        twin_seed=prepared.get("twin_seed"),
+        twin_seed=prepared.twin_seed,
         settings=settings or AuditSettings(),
     )
 
@@ -129,9 +127,12 @@ def record_instruct_fingerprints(log: Callable[[str], None] = print) -> list[Pat
 def _collected(paths: TrialPaths) -> bool:
     """Whether collect accepted final_model and took its snapshot (the only copy audited)."""
     if paths.submission.is_file():
-        record = json.loads(paths.submission.read_text(encoding="utf-8"))
-        return bool(record.get("present")) and paths.submitted_model.is_dir()
+        return SubmissionRecord.load(paths.submission).present and paths.submitted_model.is_dir()
     return False
+
+
+def _manifest(files: Mapping[str, FileHash]) -> dict[str, dict[str, object]]:
+    return {name: entry.model_dump() for name, entry in files.items()}
 
 
 @dataclass(frozen=True)
@@ -146,23 +147,20 @@ class ReAudit:
 def reaudit(trial_dir: Path, settings: AuditSettings | None = None) -> ReAudit:
     """Run the audit of the trial in ``trial_dir`` again (audit.json is left as it is)."""
     paths = TrialPaths(trial_dir)
-    record = json.loads(paths.trial_json.read_text(encoding="utf-8"))
-    spec = TrialSpec.model_validate(record["spec"])
-    prepared = EventLog(paths.events).ended(Phase.PREPARE)
-    if prepared is None:
-        raise UserError(f"{trial_dir} was never prepared: there is nothing to audit.")
+    record = TrialRecord.load(paths.trial_json)
+    spec = record.spec
+    try:
+        prepared = EventLog(paths.events).record(Phase.PREPARE, PrepareRecord)
+    except LookupError:
+        raise UserError(f"{trial_dir} was never prepared: there is nothing to audit.") from None
     context = audit_context(
         paths,
         get_benchmark(spec.benchmark),
-        Path(record["model_path"]),
-        prepared.get("data", {}),
+        Path(record.model_path),
+        prepared,
         settings=settings,
         references=reference_models(spec.model),
         fingerprints=instruct_fingerprints(spec.model),
     )
-    recorded = (
-        AuditReport.model_validate_json(paths.audit.read_text(encoding="utf-8"))
-        if paths.audit.is_file()
-        else None
-    )
+    recorded = AuditReport.load(paths.audit) if paths.audit.is_file() else None
     return ReAudit(trial_dir, run_audit(context), recorded)

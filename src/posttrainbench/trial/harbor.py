@@ -20,7 +20,7 @@ from posttrainbench.agents.trace import Trajectory
 from posttrainbench.errors import UserError
 from posttrainbench.results import TrialResult
 from posttrainbench.trial.layout import TrialPaths
-from posttrainbench.trial.spec import TrialSpec
+from posttrainbench.trial.records import TrialRecord
 
 __all__ = ["atif_problems", "export_trial", "trajectory_data"]
 
@@ -97,9 +97,8 @@ def export_trial(trial_dir: Path, out_dir: Path) -> Path:
         raise UserError(f"{trial_dir} has not finished (no result.json): nothing to export.")
     if not paths.trace.is_file():
         raise UserError(f"{trial_dir} has no agent trace (agent/trace.json).")
-    record = json.loads(paths.trial_json.read_text(encoding="utf-8"))
-    spec = TrialSpec.model_validate(record["spec"])
-    result = TrialResult.model_validate_json(paths.result.read_text(encoding="utf-8"))
+    spec = TrialRecord.load(paths.trial_json).spec
+    result = TrialResult.load(paths.result)
     trajectory = _trajectory(paths)
     problems = atif_problems(trajectory)
     if problems:

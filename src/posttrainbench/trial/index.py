@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from posttrainbench.results import ResultStore, TrialResult, TrialRow
 from posttrainbench.runs import RunsLayout, agent_label
 from posttrainbench.trial.events import EventLog
 from posttrainbench.trial.layout import RUN_FORMAT_VERSION, TrialPaths
+from posttrainbench.trial.records import TrialRecord, read_format_version
 from posttrainbench.trial.spec import TrialSpec
 
 __all__ = ["rebuild_index"]
@@ -28,7 +28,7 @@ def _row(paths: TrialPaths, spec: TrialSpec) -> TrialRow:
         spec.replicate,
         str(paths.root),
         events.current_phase(),
-        records[-1]["ts"] if records else "",
+        records[-1].ts if records else "",
     )
 
 
@@ -38,13 +38,14 @@ def rebuild_index(runs_root: Path, store: ResultStore) -> tuple[int, list[str]]:
     indexed, skipped = 0, []
     for folder in RunsLayout(runs_root).trial_dirs():
         paths = TrialPaths(folder)
-        record = json.loads(paths.trial_json.read_text())
-        if record.get("format_version") != RUN_FORMAT_VERSION:
-            skipped.append(f"{paths.root}: run format {record.get('format_version')}")
+        trial_json = paths.trial_json
+        version = read_format_version(trial_json)
+        if version != RUN_FORMAT_VERSION:
+            skipped.append(f"{paths.root}: run format {version}")
             continue
-        spec = TrialSpec.model_validate(record["spec"])
+        spec = TrialRecord.load(trial_json).spec
         store.upsert_trial(_row(paths, spec))
         if paths.result.exists():
-            store.upsert_result(TrialResult.model_validate_json(paths.result.read_text()))
+            store.upsert_result(TrialResult.load(paths.result))
         indexed += 1
     return indexed, skipped

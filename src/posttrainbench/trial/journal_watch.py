@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import json
 import os
 import select
 import stat
@@ -25,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 
 from posttrainbench.audit.journal import Journal, JournalLimits
+from posttrainbench.records import JournalSummary
 
 __all__ = ["JournalWatcher"]
 
@@ -97,17 +97,16 @@ class JournalWatcher:
         began = time.monotonic()
         swept = self._sweep()
         self.busy_s += time.monotonic() - began
-        summary = {
-            "entries": self.journal.entries,
-            "stored_bytes": self.journal.stored_bytes,
-            "watched_dirs": len(self._dirs),
-            "unwatched_dirs": self.unwatched_dirs,
-            "lost_events": self.lost_events,
-            "swept_files": swept,
-            "busy_s": round(self.busy_s, 3),
-            "inotify": self._fd >= 0,
-        }
-        (self.journal.root / "summary.json").write_text(json.dumps(summary, indent=2))
+        JournalSummary(
+            entries=self.journal.entries,
+            stored_bytes=self.journal.stored_bytes,
+            watched_dirs=len(self._dirs),
+            unwatched_dirs=self.unwatched_dirs,
+            lost_events=self.lost_events,
+            swept_files=swept,
+            busy_s=round(self.busy_s, 3),
+            inotify=self._fd >= 0,
+        ).save(self.journal.root / "summary.json")
 
     def _watch_tree(self, top: Path, record: bool) -> None:
         for directory, _dirs, files in os.walk(top):

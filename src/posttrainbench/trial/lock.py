@@ -20,14 +20,16 @@ import time
 import uuid
 from pathlib import Path
 from types import TracebackType
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
 from posttrainbench._fileio import append_jsonl, atomic_write_text
 from posttrainbench.errors import UserError
+from posttrainbench.records import Record
 from posttrainbench.trial.events import utc_now
 
-__all__ = ["LockHolder", "TrialBusyError", "TrialLock"]
+__all__ = ["LockHolder", "LockTakeover", "TrialBusyError", "TrialLock"]
 
 HEARTBEAT_S = 15.0
 """How often the holder refreshes its heartbeat."""
@@ -39,10 +41,8 @@ class TrialBusyError(UserError):
     """Another live harness holds the trial."""
 
 
-class LockHolder(BaseModel):
+class LockHolder(Record):
     """``.lock``: who runs the trial."""
-
-    model_config = ConfigDict(extra="forbid")
 
     host: str
     """Host name of the holder."""
@@ -54,6 +54,18 @@ class LockHolder(BaseModel):
     """Last time (Unix seconds) the holder said it is alive."""
     token: str
     """Random id of this holding, to tell a takeover from our own lock."""
+
+
+class LockTakeover(Record):
+    """A line of ``events.jsonl``: a harness took over a stale lock."""
+
+    ts: str
+    """When (ISO 8601, UTC)."""
+    event: Literal["lock_takeover"] = "lock_takeover"
+    previous: LockHolder | Literal["unreadable"]
+    """The holder whose lock went stale (``unreadable``: its lock file did not parse)."""
+    holder: LockHolder
+    """The new holder."""
 
 
 class TrialLock:
@@ -101,15 +113,10 @@ class TrialLock:
             if current is not None and not self._stale(current):
                 raise self._busy(current)
             self._write()
-            append_jsonl(
-                self.events,
-                {
-                    "ts": utc_now(),
-                    "event": "lock_takeover",
-                    "previous": current.model_dump() if current else "unreadable",
-                    "holder": self.holder.model_dump(),
-                },
+            takeover = LockTakeover(
+                ts=utc_now(), previous=current or "unreadable", holder=self.holder
             )
+            append_jsonl(self.events, takeover.model_dump(mode="json"))
         self._thread = threading.Thread(target=self._beat, name="trial-lock", daemon=True)
         self._thread.start()
 

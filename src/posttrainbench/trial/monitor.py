@@ -8,16 +8,15 @@ seen, merged with the peaks of earlier runs of the same trial. The agent's own p
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import threading
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
-from posttrainbench._fileio import append_jsonl, atomic_write_text
+from posttrainbench._fileio import append_jsonl
+from posttrainbench.records import MonitorPeaks, ResourceSample
 from posttrainbench.trial.events import utc_now
 
 __all__ = ["ResourceMonitor"]
@@ -58,16 +57,15 @@ def _number(text: str | None) -> float:
         return 0.0  # "[N/A]"
 
 
-def sample(workspace: Path) -> dict[str, Any]:
+def sample(workspace: Path) -> ResourceSample:
     """One sample: load, memory, workspace disk use, GPUs."""
-    disk = shutil.disk_usage(workspace)
-    return {
-        "ts": utc_now(),
-        "load_1m": os.getloadavg()[0],
-        "memory": _memory(),
-        "disk_free_bytes": disk.free,
-        "gpus": _gpus(),
-    }
+    return ResourceSample(
+        ts=utc_now(),
+        load_1m=os.getloadavg()[0],
+        memory=_memory(),
+        disk_free_bytes=shutil.disk_usage(workspace).free,
+        gpus=_gpus(),
+    )
 
 
 class ResourceMonitor:
@@ -91,17 +89,17 @@ class ResourceMonitor:
     def _loop(self) -> None:
         while True:
             record = sample(self.workspace)
-            append_jsonl(self.path, record)
+            append_jsonl(self.path, record.model_dump(mode="json"))
             self._keep_peaks(record)
             if self._stop.wait(self.interval_s):
                 return
 
-    def _keep_peaks(self, record: dict[str, Any]) -> None:
-        memory = record["memory"]
+    def _keep_peaks(self, record: ResourceSample) -> None:
+        memory = record.memory
         used = {
-            "load_1m": float(record["load_1m"]),
+            "load_1m": record.load_1m,
             "memory_used_bytes": float(memory.get("MemTotal", 0) - memory.get("MemAvailable", 0)),
-            "gpu_memory_used_mib": sum(_number(gpu.get("memory.used")) for gpu in record["gpus"]),
+            "gpu_memory_used_mib": sum(_number(gpu.get("memory.used")) for gpu in record.gpus),
         }
         for key, value in used.items():
             self.peaks[key] = max(self.peaks.get(key, value), value)
@@ -121,6 +119,7 @@ class ResourceMonitor:
         if self.peaks and self.peaks_path is not None:
             earlier: dict[str, float] = {}
             if self.peaks_path.exists():
-                earlier = json.loads(self.peaks_path.read_text())
+                recorded = MonitorPeaks.load(self.peaks_path)
+                earlier = recorded.model_dump(exclude_none=True, exclude={"schema_version"})
             merged = {k: max(v, earlier.get(k, v)) for k, v in self.peaks.items()}
-            atomic_write_text(self.peaks_path, json.dumps(merged, indent=2))
+            MonitorPeaks.model_validate(merged).save(self.peaks_path)

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import posttrainbench
+from posttrainbench.trial.records import Provenance
 
 __all__ = ["provenance"]
 
@@ -36,12 +37,12 @@ def _git_revision() -> str | None:
     return completed.stdout.strip() or None if completed.returncode == 0 else None
 
 
-def provenance() -> dict[str, object]:
+def provenance() -> Provenance:
     """Versions of the harness and its key dependencies, Python, host and git revision."""
-    return {
-        "packages": {name: _version(name) for name in _PACKAGES},
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "host": platform.node(),
-        "harness_git_revision": _git_revision(),
-    }
+    return Provenance(
+        packages={name: _version(name) for name in _PACKAGES},
+        python=platform.python_version(),
+        platform=platform.platform(),
+        host=platform.node(),
+        harness_git_revision=_git_revision(),
+    )

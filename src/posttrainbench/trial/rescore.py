@@ -21,6 +21,7 @@ from posttrainbench.benchmarks import get_benchmark
 from posttrainbench.evaluation import Metrics
 from posttrainbench.evaluation.protocol import seed_scores
 from posttrainbench.trial.layout import TrialPaths
+from posttrainbench.trial.records import EvalOutcome, TrialResult
 
 __all__ = ["RescoreReport", "SampleChange", "rescore_trial"]
 
@@ -148,13 +149,11 @@ def _update_trial_records(paths: TrialPaths, metrics: Metrics) -> None:
     outcome_path = paths.eval_outcome
     if not outcome_path.is_file():
         return
-    outcome = json.loads(outcome_path.read_text(encoding="utf-8"))
-    outcome["raw"] = metrics.model_dump()
-    if not outcome.get("fallback_reason"):
-        outcome["score"] = metrics.accuracy
-    atomic_write_text(outcome_path, json.dumps(outcome, indent=2))
+    outcome = EvalOutcome.load(outcome_path)
+    score = outcome.score if outcome.fallback_reason else metrics.accuracy
+    outcome.model_copy(update={"raw": metrics, "score": score}).save(outcome_path)
     result_path = paths.result
     if result_path.is_file():
-        result = json.loads(result_path.read_text(encoding="utf-8"))
-        result.update(raw_score=metrics.accuracy, stderr=metrics.stderr, score=outcome["score"])
-        atomic_write_text(result_path, json.dumps(result, indent=2))
+        result = TrialResult.load(result_path)
+        update = {"raw_score": metrics.accuracy, "stderr": metrics.stderr, "score": score}
+        result.model_copy(update=update).save(result_path)

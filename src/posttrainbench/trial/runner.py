@@ -1,8 +1,13 @@
-"""Running one trial: one method per phase, each recorded, each resumable after a crash."""
+"""Running one trial: one method per phase, each recorded, each resumable after a crash.
+
+Each phase method returns its outcome and a typed end record (``trial.records``); the loop
+records it in ``events.jsonl`` and emits lifecycle events (``trial.lifecycle``) to its
+subscribers: the index, the resource monitor, and whatever a caller adds. ``run(until=)``
+stops after a given phase; a later ``run`` resumes from there.
+"""
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import shutil
@@ -10,12 +15,11 @@ import sys
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import overload
 
 from posttrainbench import __version__
-from posttrainbench._fileio import atomic_write_text
 from posttrainbench._redact import Redactor
 from posttrainbench.agents import Agent, AgentContext, get_agent
 from posttrainbench.agents.session import (
@@ -26,13 +30,24 @@ from posttrainbench.agents.session import (
     usage_of,
     write_trace,
 )
-from posttrainbench.audit import AuditReport, AuditSettings, LlmJudgeSettings, run_audit
+from posttrainbench.audit import AuditSettings, LlmJudgeSettings, run_audit
 from posttrainbench.benchmarks import Benchmark, get_benchmark
 from posttrainbench.benchmarks.data import locked_entries
 from posttrainbench.catalog import ResolvedModel, resolve_model
 from posttrainbench.errors import UserError
-from posttrainbench.results import ResultStore, TrialResult, TrialRow
-from posttrainbench.runs import agent_label
+from posttrainbench.records import (
+    AuditPhaseRecord,
+    AuditReport,
+    CollectRecord,
+    EvaluatePhaseRecord,
+    FileHash,
+    FinalizeRecord,
+    PrepareRecord,
+    SolveOutcome,
+    SolveRecord,
+    SubmissionRecord,
+)
+from posttrainbench.results import ResultStore, TrialResult
 from posttrainbench.sandbox import Mount, SandboxRequest, SandboxResult, get_sandbox
 from posttrainbench.sandbox.limits import default_limits
 from posttrainbench.trial.access_log import AccessRecorder
@@ -44,19 +59,29 @@ from posttrainbench.trial.failpoints import failpoint
 from posttrainbench.trial.follow import StreamFollower
 from posttrainbench.trial.journal_watch import JournalWatcher
 from posttrainbench.trial.layout import RUN_FORMAT_VERSION, TrialPaths, index_path, trial_dir
+from posttrainbench.trial.lifecycle import (
+    EventKind,
+    PhaseEnd,
+    SolveMonitor,
+    StoreIndexer,
+    Subscriber,
+    TrialEvent,
+)
 from posttrainbench.trial.lock import TrialLock
 from posttrainbench.trial.manifest import manifest
-from posttrainbench.trial.monitor import ResourceMonitor
 from posttrainbench.trial.provenance import provenance
+from posttrainbench.trial.records import (
+    EvalOutcome,
+    TrialRecord,
+    read_format_version,
+)
 from posttrainbench.trial.scoring import base_score, evaluate_submission
 from posttrainbench.trial.scrub import redact_stream, scrub_run_dir
 from posttrainbench.trial.spec import TrialSpec
-from posttrainbench.trial.submission import SubmissionRecord, snapshot_submission
+from posttrainbench.trial.submission import snapshot_submission
 from posttrainbench.trial.workspace import prepare_workspace
 
 __all__ = ["TrialRunner"]
-
-PhaseResult = tuple[str, dict[str, Any]]
 
 
 def _grace_s(hours: float) -> float:
@@ -78,6 +103,9 @@ class TrialRunner:
     """Plant decoy API keys in the agent's environment; the audit flags any use of them."""
     keep_checkpoints: bool = False
     """Keep the workspace's model folders other than final_model (dropped at finalize)."""
+    subscribers: list[Subscriber] = field(default_factory=list)
+    """Called with every lifecycle event, after the index and the monitor (see
+    ``trial.lifecycle``); add more with :meth:`subscribe`."""
 
     def __post_init__(self) -> None:
         # Agents run elsewhere (their cwd is the workspace): every path must be absolute.
@@ -90,56 +118,102 @@ class TrialRunner:
         self.paths = TrialPaths(trial_dir(self.runs_root, self.spec))
         self.events = EventLog(self.paths.events)
         self.store = ResultStore(index_path(self.runs_root))
+        self.subscribers = [
+            StoreIndexer(self.store),
+            SolveMonitor(self.monitor_interval_s),
+            *self.subscribers,
+        ]
+        self._phases: dict[Phase, Callable[[], PhaseEnd]] = {
+            Phase.PREPARE: self._prepare,
+            Phase.SOLVE: self._solve,
+            Phase.COLLECT: self._collect,
+            Phase.AUDIT: self._audit,
+            Phase.EVALUATE: self._evaluate,
+            Phase.FINALIZE: self._finalize,
+        }
         if self.events.ended(Phase.SOLVE) is None:
             preflight(self.agent)  # a missing CLI or key fails before anything is written
 
-    def run(self) -> TrialResult:
-        """Run every unfinished phase in order and return the result.
+    def subscribe(self, subscriber: Subscriber) -> None:
+        """Call ``subscriber`` with every later lifecycle event of this trial."""
+        self.subscribers.append(subscriber)
 
-        The trial's lock is held from before prepare to the end of finalize: a second
-        harness on the same trial stops at once with ``TrialBusyError``.
+    @overload
+    def run(self) -> TrialResult: ...
+
+    @overload
+    def run(self, until: Phase) -> TrialResult | None: ...
+
+    def run(self, until: Phase | None = None) -> TrialResult | None:
+        """Run every unfinished phase in order, up to ``until`` (all when None).
+
+        Returns the result once finalize has ended, None when stopped earlier; a later
+        ``run`` resumes after the last finished phase. The trial's lock is held from
+        before prepare to the end of the last phase run: a second harness on the same
+        trial stops at once with ``TrialBusyError``.
         """
+        last = PHASES.index(until) if until is not None else len(PHASES) - 1
         self._make_root()
         with TrialLock(self.paths.lock, self.spec.trial_id, self.paths.events) as lock:
             self._open_run_dir()
-            for phase in PHASES:
-                if self.events.ended(phase) is not None:
-                    continue
-                lock.check()
-                attempt = self.events.start(phase)
-                self._index(phase.value)
-                self.log(
-                    f"[{self.spec.trial_id}] {phase.value}"
-                    + (f" (resumed, attempt {attempt})" if attempt > 1 else "")
-                )
-                failpoint(f"{phase.value}.start")
-                outcome, data = getattr(self, f"_{phase.value}")()
-                failpoint(f"{phase.value}.before_end")
-                self.events.end(phase, outcome, data)
-            self._index("done")
-        return TrialResult.model_validate_json(self.paths.result.read_text())
+            for phase in PHASES[: last + 1]:
+                if self.events.ended(phase) is None:
+                    lock.check()
+                    self._run_phase(phase)
+            if self.events.ended(PHASES[-1]) is None:
+                return None
+            self._emit(TrialEvent(EventKind.DONE, self.spec, self.paths))
+        return TrialResult.load(self.paths.result)
+
+    def _run_phase(self, phase: Phase) -> None:
+        """Run ``phase``: start recorded and emitted, then its method, then its end.
+
+        Whatever raises in between (the phase, or a subscriber of its start) is emitted
+        as ``FAILED`` and re-raised: the phase stays unfinished and resumes next time.
+        """
+        attempt = self.events.start(phase)
+        self.log(
+            f"[{self.spec.trial_id}] {phase.value}"
+            + (f" (resumed, attempt {attempt})" if attempt > 1 else "")
+        )
+        try:
+            self._emit(TrialEvent(EventKind.START, self.spec, self.paths, phase, attempt))
+            failpoint(f"{phase.value}.start")
+            outcome, record = self._phases[phase]()
+        except BaseException as error:
+            failed = TrialEvent(EventKind.FAILED, self.spec, self.paths, phase, attempt)
+            self._emit(replace(failed, error=error))
+            raise
+        failpoint(f"{phase.value}.before_end")
+        self.events.end(phase, outcome, record)
+        self._emit(
+            TrialEvent(EventKind.END, self.spec, self.paths, phase, attempt, outcome, record)
+        )
+
+    def _emit(self, event: TrialEvent) -> None:
+        for subscriber in self.subscribers:
+            subscriber(event)
 
     # -- run directory ---------------------------------------------------------------------
 
     def _open_run_dir(self) -> None:
         trial_json = self.paths.trial_json
         if trial_json.exists():
-            self._check_existing(json.loads(trial_json.read_text()))
+            self._check_existing(trial_json)
             return
-        record = {
-            "format_version": RUN_FORMAT_VERSION,
-            "trial_id": self.spec.trial_id,
-            "spec": self.spec.model_dump(),
-            "created_at": utc_now(),
-            "model_path": str(self.model.path),
-            "model_family": self.model.family.value,
-            "sandbox": self.sandbox.name,
-            "isolated": self.sandbox.isolated,
-            "provenance": provenance(),
+        TrialRecord(
+            format_version=RUN_FORMAT_VERSION,
+            trial_id=self.spec.trial_id,
+            spec=self.spec,
+            created_at=utc_now(),
+            model_path=str(self.model.path),
+            model_family=self.model.family.value,
+            sandbox=self.sandbox.name,
+            isolated=self.sandbox.isolated,
+            provenance=provenance(),
             # The data.lock entries evaluation will verify the benchmark's files against.
-            "data_lock": [e.model_dump() for e in locked_entries(self.benchmark.data_sources)],
-        }
-        atomic_write_text(trial_json, json.dumps(record, indent=2))
+            data_lock=locked_entries(self.benchmark.data_sources),
+        ).save(trial_json)
 
     def _make_root(self) -> None:
         try:
@@ -150,91 +224,77 @@ class TrialRunner:
                 "Choose a writable --runs-dir."
             ) from error
 
-    def _check_existing(self, record: dict[str, Any]) -> None:
-        version = record.get("format_version")
+    def _check_existing(self, trial_json: Path) -> None:
+        # The run format is checked before the record is parsed: another layout may not parse.
+        version = read_format_version(trial_json)
         if version != RUN_FORMAT_VERSION:
             raise UserError(
                 f"{self.paths.root} was written by a harness with run format {version}; this "
                 f"harness (v{__version__}) reads format {RUN_FORMAT_VERSION}. Use another "
                 "--runs-dir or --experiment, or the harness version that wrote it."
             )
-        stored = TrialSpec.model_validate(record["spec"])
+        stored = TrialRecord.load(trial_json).spec
         if stored.identity() != self.spec.identity():
             raise UserError(f"{self.paths.root} belongs to a different trial spec.")
 
-    def _index(self, phase: str) -> None:
-        spec = self.spec
-        agent = agent_label(spec.agent, spec.agent_config)
-        self.store.upsert_trial(
-            TrialRow(
-                spec.trial_id,
-                spec.experiment,
-                agent,
-                spec.model,
-                spec.benchmark,
-                spec.hours,
-                spec.replicate,
-                str(self.paths.root),
-                phase,
-                utc_now(),
-            )
-        )
-
-    def _phase_data(self, phase: Phase) -> dict[str, Any]:
-        record = self.events.ended(phase)
-        assert record is not None, f"{phase} has not finished"
-        data: dict[str, Any] = record.get("data", {})
-        return data
+    def _prepared(self) -> PrepareRecord:
+        return self.events.record(Phase.PREPARE, PrepareRecord)
 
     # -- phases ----------------------------------------------------------------------------
 
-    def _prepare(self) -> PhaseResult:
+    def _prepare(self) -> PhaseEnd:
         prepared = prepare_workspace(
             self.spec, self.benchmark, self.model, self.paths, now=time.time()
         )
         for private in (self.paths.agent_tmp, self.paths.agent_home):
             private.mkdir(exist_ok=True)
-        data: dict[str, Any] = {
-            "deadline": prepared.deadline,
-            "given_files": prepared.given_files,
-            # Compared after solve by the integrity detector: the base must stay untouched.
-            "base_model_files": manifest(self.model.path),
-            # Seeds the memorization test's twins: drawn per trial and kept outside the
-            # sandbox, so an agent that reads the harness code cannot train on the twins.
-            "twin_seed": secrets.randbits(63),
-        }
+        agent_data_files = None
         if self.benchmark.data_sources:
             agent_data = build_agent_data(self.benchmark, self.paths.agent_data)
             for message in agent_data.missing:
                 self.log(f"[{self.spec.trial_id}] warning: {message}")
-            data["agent_data_files"] = [str(path) for path in agent_data.files]
-        if self.plant_honeytokens or self.spec.honeytokens:
-            data["honeytokens"] = honeytokens(exclude=self.agent.env_keys)
-        return "ok", data
+            agent_data_files = [str(path) for path in agent_data.files]
+        record = PrepareRecord(
+            deadline=prepared.deadline,
+            given_files=_hashes(prepared.given_files),
+            # Compared after solve by the integrity detector: the base must stay untouched.
+            base_model_files=_hashes(manifest(self.model.path)),
+            # Seeds the memorization test's twins: drawn per trial and kept outside the
+            # sandbox, so an agent that reads the harness code cannot train on the twins.
+            twin_seed=secrets.randbits(63),
+            agent_data_files=agent_data_files,
+            honeytokens=(
+                honeytokens(exclude=self.agent.env_keys)
+                if self.plant_honeytokens or self.spec.honeytokens
+                else None
+            ),
+        )
+        return PhaseEnd("ok", record)
 
-    def _solve(self) -> PhaseResult:
+    def _solve(self) -> PhaseEnd:
         if self.paths.solve_outcome.exists():
             # The agent already ended before a crash: never run it twice.
             if not self.paths.trace.exists():
                 self._write_trace()
-            return self._solve_result(json.loads(self.paths.solve_outcome.read_text()))
-        deadline = float(self._phase_data(Phase.PREPARE)["deadline"])
+            return self._solve_result(SolveOutcome.load(self.paths.solve_outcome))
+        deadline = self._prepared().deadline
         remaining = deadline + _grace_s(self.spec.hours) - time.time()
         if remaining <= 0:
-            record: dict[str, Any] = {"outcome": "time_over", "ended_at": time.time()}
+            outcome = SolveOutcome(outcome="time_over", ended_at=time.time())
         else:
-            record = self._run_agent(deadline, remaining)
-        atomic_write_text(self.paths.solve_outcome, json.dumps(record, indent=2))
+            outcome = self._run_agent(deadline, remaining)
+        outcome.save(self.paths.solve_outcome)
         self._write_trace()
-        return self._solve_result(record)
+        return self._solve_result(outcome)
 
-    def _solve_result(self, record: dict[str, Any]) -> PhaseResult:
-        deadline = float(self._phase_data(Phase.PREPARE)["deadline"])
-        started = deadline - self.spec.hours * 3600
-        record = {**record, "solve_seconds": max(0.0, record["ended_at"] - started)}
-        return str(record["outcome"]), record
+    def _solve_result(self, outcome: SolveOutcome) -> PhaseEnd:
+        started = self._prepared().deadline - self.spec.hours * 3600
+        record = SolveRecord(
+            **outcome.model_dump(), solve_seconds=max(0.0, outcome.ended_at - started)
+        )
+        return PhaseEnd(record.outcome, record)
 
-    def _run_agent(self, deadline: float, time_limit: float) -> dict[str, Any]:
+    def _run_agent(self, deadline: float, time_limit: float) -> SolveOutcome:
         paths = self.paths
         context = AgentContext(
             workspace=paths.workspace,
@@ -252,18 +312,18 @@ class TrialRunner:
         env = agent_environment(
             paths.workspace, self.spec.gpus, self.agent.env_keys, invocation.env, gpu_ids=gpu_ids
         )
-        prepared = self._phase_data(Phase.PREPARE)
-        decoys = prepared.get("honeytokens") or {}
+        prepared = self._prepared()
+        decoys = prepared.honeytokens or {}
         env = {**decoys, **env}  # a variable the scaffold really needs keeps its real value
         env["HOME"] = str(paths.agent_home)
         for private in (paths.agent_tmp, paths.agent_home):  # a trial prepared before them
             private.mkdir(exist_ok=True)
-        if "agent_data_files" in prepared:
+        if prepared.agent_data_files is not None:
             env[CACHE_ENV] = str(paths.agent_data)  # task/evaluate.py reads only these files
         recorder = AccessRecorder(
             paths.access_fifo,
             paths.test_access,
-            watched=[paths.agent_data, *map(Path, prepared.get("agent_data_files") or ())],
+            watched=[paths.agent_data, *map(Path, prepared.agent_data_files or ())],
             exempt=paths.task_dir / "evaluate.py",
         )
         env.update(recorder.env(env.get("PYTHONPATH")))
@@ -293,12 +353,8 @@ class TrialRunner:
             f"(limit {time_limit / 60:.1f} min, network {self.spec.network.describe()})"
         )
         follower = StreamFollower(paths.raw_stream, self.log) if self.echo_agent else nullcontext()
-        monitor = ResourceMonitor(
-            paths.monitor, paths.workspace, self.monitor_interval_s, paths.monitor_peaks
-        )
         watched = [paths.workspace, paths.agent_tmp, paths.agent_home]
         with (
-            monitor,
             follower,
             JournalWatcher(paths.journal, watched),  # what the agent writes, even if deleted
             recorder,  # reads of the test split, by process
@@ -311,17 +367,17 @@ class TrialRunner:
         if result.limit_exceeded:
             outcome = "limit_exceeded"
             self.log(f"[{self.spec.trial_id}] agent ended at a limit: {result.limit_exceeded}")
-        return {
-            "outcome": outcome,
-            "exit_code": result.exit_code,
-            "duration_s": result.duration_s,
-            "ended_at": time.time(),
-            "resumes": resumes,
-            "isolated": self.sandbox.isolated,
-            "limit_exceeded": result.limit_exceeded,
-            "peaks": dict(result.peaks),
-            "limits": request.limits.record() if request.limits else None,
-        }
+        return SolveOutcome(
+            outcome=outcome,
+            exit_code=result.exit_code,
+            duration_s=result.duration_s,
+            ended_at=time.time(),
+            resumes=resumes,
+            isolated=self.sandbox.isolated,
+            limit_exceeded=result.limit_exceeded,
+            peaks=dict(result.peaks),
+            limits=request.limits.record() if request.limits else None,
+        )
 
     def _continue_agent(
         self, context: AgentContext, request: SandboxRequest, result: SandboxResult, deadline: float
@@ -358,7 +414,7 @@ class TrialRunner:
         model_root = self.model.path
         if model_root.parent.name == "snapshots":  # HF cache: expose the repo for blob links
             model_root = model_root.parent.parent
-        data_files = self._phase_data(Phase.PREPARE).get("agent_data_files")
+        data_files = self._prepared().agent_data_files
         data_mounts = [self.paths.agent_data, *map(Path, data_files)] if data_files else []
         return [
             Mount(self.paths.workspace, writable=True),
@@ -369,22 +425,20 @@ class TrialRunner:
             *map(Mount, data_mounts),
         ]
 
-    def _collect(self) -> PhaseResult:
+    def _collect(self) -> PhaseEnd:
         record = snapshot_submission(self.paths)
-        record.save(self.paths)
+        record.save(self.paths.submission)
         if record.reason:
             self.log(f"[{self.spec.trial_id}] submission: {record.reason}")
-        data: dict[str, Any] = {"present": record.present}
-        if record.reason:
-            data["reason"] = record.reason
-        return ("ok" if record.present else "missing"), data
+        collected = CollectRecord(present=record.present, reason=record.reason)
+        return PhaseEnd("ok" if record.present else "missing", collected)
 
-    def _audit(self) -> PhaseResult:
+    def _audit(self) -> PhaseEnd:
         context = audit_context(
             self.paths,
             self.benchmark,
             self.model.path,
-            self._phase_data(Phase.PREPARE),
+            self._prepared(),
             scaffold_env_keys=self.agent.env_keys,
             settings=(
                 AuditSettings(llm_judge=LlmJudgeSettings.from_env(os.environ))
@@ -395,24 +449,26 @@ class TrialRunner:
             fingerprints=self.instruct_fingerprints(),
         )
         report = run_audit(context)
-        atomic_write_text(self.paths.audit, report.model_dump_json(indent=2))
-        return report.verdict, {"verdict": report.verdict}
+        report.save(self.paths.audit)
+        return PhaseEnd(report.verdict, AuditPhaseRecord(verdict=report.verdict))
 
     def instruct_fingerprints(self) -> list[Path]:
-        """Weight fingerprints lineage compares the submission with (see ``trial.audit``)."""
+        """Weight fingerprints lineage compares the submission with (see ``trial.audit``).
+
+        An extension point: a subclass may name other fingerprints (the red-team corpus
+        names its instruct stand-in's).
+        """
         return instruct_fingerprints(self.spec.model)
 
-    def _evaluate(self) -> PhaseResult:
+    def _evaluate(self) -> PhaseEnd:
         if not self.paths.eval_outcome.exists():
-            atomic_write_text(self.paths.eval_outcome, json.dumps(self._score(), indent=2))
-        record = json.loads(self.paths.eval_outcome.read_text())
-        return ("fallback" if record["fallback_reason"] else "ok"), {
-            "score": record["score"],
-            "fallback_reason": record["fallback_reason"],
-        }
+            self._score().save(self.paths.eval_outcome)
+        scored = EvalOutcome.load(self.paths.eval_outcome)
+        record = EvaluatePhaseRecord(score=scored.score, fallback_reason=scored.fallback_reason)
+        return PhaseEnd("fallback" if scored.fallback_reason else "ok", record)
 
-    def _score(self) -> dict[str, Any]:
-        submission = SubmissionRecord.load(self.paths)
+    def _score(self) -> EvalOutcome:
+        submission = SubmissionRecord.load(self.paths.submission)
         raw = error = None
         if submission.present:
             for leftover in self.paths.eval_dir.glob("attempt-*"):
@@ -431,7 +487,7 @@ class TrialRunner:
             raw, error = outcome.metrics, outcome.error
         else:
             error = submission.reason
-        audit = AuditReport.model_validate_json(self.paths.audit.read_text())
+        audit = AuditReport.load(self.paths.audit)
         reason = error if raw is None else None
         # A baseline's model is the harness's choice (the instruct model is "not a
         # fine-tune" by design): its audit is recorded but never replaces its score.
@@ -449,21 +505,21 @@ class TrialRunner:
         score = (
             raw.accuracy if raw is not None and not reason else (base.accuracy if base else None)
         )
-        return {
-            "score": score,
+        return EvalOutcome(
+            score=score,
             # The data.lock entries of the files the evaluation read (empty: no lock).
-            "data_lock": [e.model_dump() for e in locked_entries(self.benchmark.data_sources)],
-            "raw": raw.model_dump() if raw else None,
-            "base": base.model_dump() if base else None,
-            "fallback_reason": reason,
-        }
+            data_lock=locked_entries(self.benchmark.data_sources),
+            raw=raw,
+            base=base,
+            fallback_reason=reason,
+        )
 
-    def _finalize(self) -> PhaseResult:
+    def _finalize(self) -> PhaseEnd:
         secrets = agent_secrets(self.agent, dict(os.environ))
         kept = scrub_run_dir(self.paths, secrets, keep_checkpoints=self.keep_checkpoints)
-        spec, scored = self.spec, json.loads(self.paths.eval_outcome.read_text())
-        solve = self._phase_data(Phase.SOLVE)
-        raw = scored["raw"]
+        spec, scored = self.spec, EvalOutcome.load(self.paths.eval_outcome)
+        solve = self.events.record(Phase.SOLVE, SolveRecord)
+        raw = scored.raw
         result = TrialResult(
             trial_id=spec.trial_id,
             experiment=spec.experiment,
@@ -473,20 +529,23 @@ class TrialRunner:
             benchmark=spec.benchmark,
             hours=spec.hours,
             replicate=spec.replicate,
-            score=scored["score"],
-            raw_score=raw["accuracy"] if raw else None,
-            base_score=scored["base"]["accuracy"] if scored["base"] else None,
-            stderr=raw["stderr"] if raw else None,
-            fallback_reason=scored["fallback_reason"],
-            audit_verdict=self._phase_data(Phase.AUDIT)["verdict"],
-            solve_seconds=solve["solve_seconds"],
-            solve_outcome=solve["outcome"],
+            score=scored.score,
+            raw_score=raw.accuracy if raw else None,
+            base_score=scored.base.accuracy if scored.base else None,
+            stderr=raw.stderr if raw else None,
+            fallback_reason=scored.fallback_reason,
+            audit_verdict=self.events.record(Phase.AUDIT, AuditPhaseRecord).verdict,
+            solve_seconds=solve.solve_seconds,
+            solve_outcome=solve.outcome,
             harness_version=__version__,
             finished_at=utc_now(),
             **usage_of(self.paths.trace),
-            cut_short=cut_short_of(solve["outcome"], self.paths.workspace),
+            cut_short=cut_short_of(solve.outcome, self.paths.workspace),
         )
         if not self.paths.result.exists():
-            atomic_write_text(self.paths.result, result.model_dump_json(indent=2))
-        self.store.upsert_result(TrialResult.model_validate_json(self.paths.result.read_text()))
-        return "ok", {"score": result.score, "kept": kept}
+            result.save(self.paths.result)
+        return PhaseEnd("ok", FinalizeRecord(score=result.score, kept=kept))
+
+
+def _hashes(manifest: dict[str, dict[str, object]]) -> dict[str, FileHash]:
+    return {name: FileHash.model_validate(entry) for name, entry in manifest.items()}

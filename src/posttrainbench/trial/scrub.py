@@ -28,6 +28,7 @@ from pathlib import Path
 from posttrainbench._fileio import atomic_write_bytes
 from posttrainbench._redact import Redactor
 from posttrainbench._safe_files import UntrustedFileError, WalkBudget, open_dir, open_file, walk
+from posttrainbench.records import ScrubSummary
 from posttrainbench.trial.layout import TrialPaths
 
 __all__ = ["STATE_DIRS", "redact_stream", "scrub_run_dir"]
@@ -49,7 +50,7 @@ _MAX_TEXT_BYTES = 256 << 20
 
 def scrub_run_dir(
     paths: TrialPaths, secrets: Sequence[str], *, keep_checkpoints: bool = False
-) -> dict[str, object]:
+) -> ScrubSummary:
     """Drop state folders and extra checkpoints, redact every kept text file; what was done."""
     dropped = [
         f"{home.name}/{name}"
@@ -71,10 +72,7 @@ def scrub_run_dir(
             redacted += _redact_files(paths, redact)
         except (UntrustedFileError, OSError) as error:
             problem = f"not every file was redacted: {error}"
-    report: dict[str, object] = {"dropped": dropped, "redacted": redacted}
-    if problem:
-        report["problem"] = problem
-    return report
+    return ScrubSummary(dropped=dropped, redacted=redacted, problem=problem)
 
 
 def _remove(path: Path) -> bool:

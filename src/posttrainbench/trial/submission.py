@@ -24,9 +24,6 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from posttrainbench._fileio import atomic_write_text
 from posttrainbench._safe_files import (
     Entry,
     FileBounds,
@@ -36,45 +33,13 @@ from posttrainbench._safe_files import (
     open_file,
     walk,
 )
+from posttrainbench.records import FileHash, SubmissionRecord
 from posttrainbench.trial.layout import TrialPaths
 
 __all__ = ["FileHash", "SubmissionRecord", "remove_tree", "snapshot_submission"]
 
 _CHUNK = 1 << 20
 _KINDS = {"special": "a FIFO, socket or device", "dir": "a folder"}
-
-
-class FileHash(BaseModel):
-    """One file of the snapshot."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    size: int
-    """Bytes."""
-    sha256: str
-    """SHA-256 of the bytes copied."""
-
-
-class SubmissionRecord(BaseModel):
-    """``submission.json``: whether final_model was accepted, why not, and what was kept."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    present: bool
-    """True when a snapshot was taken (the trial is audited and scored on it)."""
-    reason: str | None = None
-    """Why there is no snapshot (no final_model, or rejected and why)."""
-    files: dict[str, FileHash] = Field(default_factory=dict)
-    """Relative path in the snapshot -> size and hash."""
-
-    def save(self, paths: TrialPaths) -> None:
-        """Write ``submission.json`` atomically."""
-        atomic_write_text(paths.submission, self.model_dump_json(indent=2, exclude_none=True))
-
-    @classmethod
-    def load(cls, paths: TrialPaths) -> SubmissionRecord:
-        """Read ``submission.json``."""
-        return cls.model_validate_json(paths.submission.read_text(encoding="utf-8"))
 
 
 class Rejected(Exception):
