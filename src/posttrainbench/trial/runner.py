@@ -494,6 +494,7 @@ class TrialRunner:
             finished_at=utc_now(),
             **usage_of(self.paths.trace),
             cut_short=cut_short_of(solve["outcome"], self.paths.workspace),
+            isolated=solve.get("isolated", True),
         )
         if not self.paths.result.exists():
             atomic_write_text(self.paths.result, result.model_dump_json(indent=2))
