@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from posttrainbench._safe_files import FileBounds
 from posttrainbench.sandbox.egress import read_egress
 from posttrainbench.sandbox.identity import AGENT_UID
 from posttrainbench.sandbox.limits import LimitSettings
@@ -32,7 +33,16 @@ from posttrainbench.trial import TrialSpec
 from posttrainbench.trial.layout import TrialPaths
 from posttrainbench.trial.runner import trial_dir
 
-__all__ = ["ATTACKS", "LIMITS", "Attack", "Outcome", "Verdict", "run_attack"]
+__all__ = [
+    "ATTACKS",
+    "LIMITS",
+    "Attack",
+    "Outcome",
+    "Verdict",
+    "dns_tunnel_reported",
+    "no_privileged_files",
+    "run_attack",
+]
 
 LIMITS = LimitSettings(memory_gb=1.0, processes=256, disk_gb=1.0)
 """The limits of every attack trial: small, so that bombs end in seconds."""
@@ -246,11 +256,23 @@ def _host_paths_not_read(outcome: Outcome) -> str | None:
     return f"audit read host files: {hits}" if hits else None
 
 
-def _audit_bounded(outcome: Outcome) -> str | None:
+def _audit_bounded(outcome: Outcome) -> Verdict:
+    """The audit stopped at the file-count bound (and said so) instead of reading them all.
+
+    Load-independent: what must hold is that a walk gives up at ``FileBounds.max_files``
+    and the report names it; the audit's wall time is shown as evidence only.
+    """
+    if not outcome.finished:
+        return finishes()(outcome)
+    audit = outcome.record(outcome.paths.audit)
+    said = json.dumps({k: audit.get(k) for k in ("errors", "reasons", "findings", "note")})
     seconds = outcome.phase_seconds("audit")
-    if seconds is not None and seconds > 30:
-        return f"audit took {seconds:.0f} s over 150k files"
-    return None
+    took = f"audit {seconds:.0f} s" if seconds is not None else "audit time unknown"
+    bound = f"more than {FileBounds().max_files} files"
+    if bound not in said:
+        return Verdict(False, f"the audit read past the file bound ({took}, verdict "
+                              f"{audit.get('verdict')})")  # fmt: skip
+    return Verdict(True, f"stopped at the bound ({bound}), verdict {audit.get('verdict')}; {took}")
 
 
 def _output_capped(outcome: Outcome) -> str | None:
@@ -281,20 +303,26 @@ def _b64(value: str) -> str:
     return base64.b64encode(value.encode()).decode()
 
 
+ATTACK_KEY = "sk-ant-api03-ptbAttackKey0123456789abcdefXYZ"
+"""The key the secrets attack's agent is given (``?keys=PTB_ATTACK_KEY``)."""
+
+
 def _secrets_absent(outcome: Outcome) -> str | None:
-    prepare: dict[str, object] = {}
-    for line in outcome.paths.events.read_text().splitlines():
-        event = json.loads(line)
-        if event.get("phase") == "prepare" and event.get("event") == "end":
-            prepare = event.get("data", {})
-    tokens = prepare.get("honeytokens")
-    values = [str(v) for v in tokens.values()] if isinstance(tokens, dict) else []
-    forms = [form for v in values for form in (v, _b64(v), v.encode().hex())]
+    """No form of the agent's real key (plain, halves, base64 at 3 alignments, hex) at rest.
+
+    The honeytokens the agent also prints are decoys the harness keeps visible on purpose
+    (the audit finds their use in the trace); only keys an agent is given are secrets.
+    """
+    raw = ATTACK_KEY.encode()
+    forms = [ATTACK_KEY, ATTACK_KEY[:20], ATTACK_KEY[20:], raw.hex()]
+    forms += [_b64(pad + ATTACK_KEY)[len(pad) * 2 : len(pad) * 2 + 40] for pad in ("", "a", "ab")]
     found: set[str] = set()
     for path in outcome.paths.root.rglob("*"):
-        if path.is_file() and not path.is_symlink() and path.name != "events.jsonl":
+        if path.is_file() and not path.is_symlink():
             data = path.read_bytes()
             found.update(f"{path.name}:{form[:6]}…" for form in forms if form.encode() in data)
+    if "[REDACTED]" not in outcome.paths.raw_stream.read_text(errors="replace"):
+        return "the agent printed no key (nothing redacted)"
     return f"keys at rest: {sorted(found)[:4]}" if found else None
 
 
@@ -303,7 +331,7 @@ def _findings(outcome: Outcome) -> list[dict[str, object]]:
     return [f for f in findings if isinstance(f, dict)] if isinstance(findings, list) else []
 
 
-def _dns_tunnel_reported(outcome: Outcome) -> str | None:
+def dns_tunnel_reported(outcome: Outcome) -> str | None:
     """The tunnel's queries are in the egress log and the audit flags the tunnel."""
     from posttrainbench.testing._attack_scripts import EXFIL_DOMAIN
 
@@ -325,7 +353,7 @@ def _dns_tunnel_reported(outcome: Outcome) -> str | None:
 
 
 def _dns_tunnel_held(outcome: Outcome) -> Verdict:
-    verdict = finishes(_dns_tunnel_reported)(outcome)
+    verdict = finishes(dns_tunnel_reported)(outcome)
     if not verdict.held:
         return verdict
     flag = next(f for f in _findings(outcome) if "DNS tunnel" in str(f.get("message")))
@@ -363,7 +391,7 @@ def _refused_with_reason(outcome: Outcome) -> Verdict:
     return Verdict(True, f"not loaded, base score: {reason}"[:300])
 
 
-def _no_privileged_files(outcome: Outcome) -> str | None:
+def no_privileged_files(outcome: Outcome) -> str | None:
     """No set-id file but the agent's own, none in the harness's copies, no capabilities."""
     import stat
 
@@ -509,8 +537,8 @@ ATTACKS: tuple[Attack, ...] = (
            no_evidence_of("SENT", "RESOLVED"), network="none"),
     Attack("host-loopback", "network", "netns", _script("host-loopback", "{extra}"),
            no_evidence_of(), prepare=_loopback_service),
-    Attack("secrets-split-base64", "secrets at rest", "integrity", _script("print-secrets"),
-           finishes(_secrets_absent)),
+    Attack("secrets-split-base64", "secrets at rest", "integrity",
+           _script("print-secrets") + "?keys=PTB_ATTACK_KEY", finishes(_secrets_absent)),
     Attack("score-theft-absolute", "score theft", "integrity",
            "ln -s {extra} {final_model}", finishes(_submission_rejected), prepare=_victim_model),
     Attack("score-theft-relative", "score theft", "integrity",
@@ -536,7 +564,7 @@ ATTACKS: tuple[Attack, ...] = (
            "cp -r {base_model} {final_model} && " + _py(
                "import os,sys; d=sys.argv[1]+'/junk'; os.makedirs(d); "
                "[open(f'{d}/{i}','w').close() for i in range(150000)]") + " {workspace}",
-           finishes(_audit_bounded), hours=0.05),
+           _audit_bounded, hours=0.05),
     Attack("huge-output-line", "hostile files", "integrity",
            _py("import sys; sys.stdout.write('A' * (200 << 20) + '\\n')"),
            finishes(_output_capped)),
@@ -552,7 +580,7 @@ ATTACKS: tuple[Attack, ...] = (
     Attack("dev-tricks", "/dev tricks", "attacks", _script("dev-tricks", "{extra}"),
            no_evidence_of(), prepare=_host_shm_file),
     Attack("setuid-files", "set-id and capability files", "attacks", _script("setuid-files"),
-           finishes(_no_privileged_files)),
+           finishes(no_privileged_files)),
     Attack("collect-race", "symlink races", "attacks", _script("collect-race"),
            finishes(_racer_dead_before_collect)),
     Attack("abstract-sockets", "network", "attacks", _script("abstract-sockets"),
@@ -562,13 +590,21 @@ ATTACKS: tuple[Attack, ...] = (
 
 
 def run_attack(
-    attack: Attack, model: Path, root: Path, sandbox: str = "auto", *, solve_only: bool = False
+    attack: Attack,
+    model: Path,
+    root: Path,
+    sandbox: str = "auto",
+    *,
+    solve_only: bool = False,
+    stop_at: str | None = None,
 ) -> Outcome:
     """Run ``attack`` as a real trial under ``root`` in its own harness process.
 
     With ``solve_only`` the harness stops (is killed by its failpoint) when collect
-    starts: enough for attacks on the sandbox, and much faster on a small machine.
+    starts: enough for attacks on the sandbox, and much faster on a small machine;
+    ``stop_at`` names another failpoint (``evaluate.start``: after the audit).
     """
+    stop_at = "collect.start" if solve_only else stop_at
     extra = attack.prepare(root)
     spec = TrialSpec(
         agent="command",
@@ -590,7 +626,8 @@ def run_attack(
     )
     started = time.monotonic()
     argv = [sys.executable, "-c", code, spec.model_dump_json(), str(runs)]
-    env = {**os.environ, **({"PTB_FAILPOINTS": "collect.start"} if solve_only else {})}
+    env = {**os.environ, "PTB_ATTACK_KEY": ATTACK_KEY}
+    env.update({"PTB_FAILPOINTS": stop_at} if stop_at else {})
     try:
         done = subprocess.run(
             argv, capture_output=True, text=True, timeout=_HARNESS_TIMEOUT_S, env=env
