@@ -40,6 +40,8 @@ CHECK_SECONDS = 120
 _MAX_CONFIG_BYTES = 4 << 20
 _SLACK = 1.01
 """Declared parameters may exceed the stored ones by this factor (buffers, rounding)."""
+_PACKED = 8.0
+"""... or by this one with a ``quantization_config`` (4-bit values packed in int32)."""
 
 
 class UnloadableModel(Exception):
@@ -60,8 +62,9 @@ def check_loadable(model_dir: Path) -> None:
             :data:`CHECK_SECONDS` to build on the ``meta`` device).
     """
     stored = _stored_parameters(model_dir)
-    declared = _declared_parameters(model_dir)
-    if declared > stored * _SLACK + 1024:
+    declared, quantized = _declared_parameters(model_dir)
+    # A quantized checkpoint packs several parameters into one stored element.
+    if declared > stored * (_PACKED if quantized else _SLACK) + 1024:
         raise UnloadableModel(
             f"config.json describes {declared:,} parameters but the weights hold only "
             f"{stored:,}: the configuration must describe the weights it ships with"
@@ -92,8 +95,8 @@ def _stored_parameters(model_dir: Path) -> int:
     return total
 
 
-def _declared_parameters(model_dir: Path) -> int:
-    """Parameters of the model ``config.json`` describes, built on the ``meta`` device."""
+def _declared_parameters(model_dir: Path) -> tuple[int, bool]:
+    """Parameters ``config.json`` describes (on the ``meta`` device); whether it is quantized."""
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
 
@@ -101,17 +104,19 @@ def _declared_parameters(model_dir: Path) -> int:
     if config_file.stat().st_size > _MAX_CONFIG_BYTES:
         raise UnloadableModel(f"config.json is larger than {_MAX_CONFIG_BYTES >> 20} MiB")
     try:
-        json.loads(config_file.read_text(encoding="utf-8"))
-        config = AutoConfig.from_pretrained(str(model_dir))
+        raw = json.loads(config_file.read_text(encoding="utf-8"))
+        # Explicitly False: left unset, transformers asks on stdin for an unknown model type.
+        config = AutoConfig.from_pretrained(str(model_dir), trust_remote_code=False)
         with _deadline(CHECK_SECONDS), torch.device("meta"):
-            model = AutoModelForCausalLM.from_config(config)
+            model = AutoModelForCausalLM.from_config(config, trust_remote_code=False)
     except TimeoutError as error:
         raise UnloadableModel(
             f"config.json describes a model that takes over {CHECK_SECONDS} s to build"
         ) from error
     except Exception as error:  # noqa: BLE001 - a config transformers cannot build
         raise UnloadableModel(f"config.json does not describe a loadable model: {error}") from error
-    return sum(parameter.numel() for parameter in model.parameters())
+    quantized = isinstance(raw, dict) and "quantization_config" in raw
+    return sum(parameter.numel() for parameter in model.parameters()), quantized
 
 
 @contextmanager

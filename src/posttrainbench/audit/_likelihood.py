@@ -118,7 +118,9 @@ def load_scorer(model_dir: Path, device: str, tokens_per_batch: int) -> Scorer:
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
     try:
         check_loadable(model_dir)  # no pickles, no absurd sizes: before the loader runs
-        model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=dtype)
+        model = AutoModelForCausalLM.from_pretrained(
+            str(model_dir), dtype=dtype, trust_remote_code=False
+        )
     except Exception as error:
         raise LikelihoodError(f"{model_dir} does not load as a causal LM: {error}") from error
     model.to(device)

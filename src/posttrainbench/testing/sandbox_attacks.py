@@ -142,7 +142,7 @@ class Attack:
     target: str
     """The issue #12 bullet (or our own class of attack) it belongs to."""
     owner: str
-    """Who builds the defence: ``hardening``, ``netns`` or ``integrity``."""
+    """Who builds the defence: ``hardening``, ``netns``, ``integrity`` or ``attacks``."""
     command: str
     """The ``command:`` agent; ``{extra}`` is the attack's argument."""
     check: Check
@@ -523,7 +523,7 @@ ATTACKS: tuple[Attack, ...] = (
            ended_by_limit("processes")),
     Attack("memory-bomb", "resources", "hardening", _script("memory-bomb"),
            ended_by_limit("memory"), fast=True),
-    Attack("shm-bomb", "resources", "hardening", _script("shm-bomb"), contained("memory")),
+    Attack("shm-bomb", "resources", "hardening", _script("shm-bomb"), ended_by_limit("memory")),
     Attack("disk-fill-workspace", "resources", "hardening", _script("disk-fill"),
            contained("disk")),
     Attack("disk-fill-tmp", "resources", "hardening", _script("tmp-fill"), ended_by_limit("disk")),
