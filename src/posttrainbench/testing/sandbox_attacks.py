@@ -304,7 +304,7 @@ def _b64(value: str) -> str:
 
 
 ATTACK_KEY = "sk-ant-api03-ptbAttackKey0123456789abcdefXYZ"
-"""The key the secrets attack's agent is given (``?keys=PTB_ATTACK_KEY``)."""
+"""The key the secrets attack's agent is given (``?keys=ATTACK_TEST_KEY``)."""
 
 
 def _secrets_absent(outcome: Outcome) -> str | None:
@@ -538,7 +538,7 @@ ATTACKS: tuple[Attack, ...] = (
     Attack("host-loopback", "network", "netns", _script("host-loopback", "{extra}"),
            no_evidence_of(), prepare=_loopback_service),
     Attack("secrets-split-base64", "secrets at rest", "integrity",
-           _script("print-secrets") + "?keys=PTB_ATTACK_KEY", finishes(_secrets_absent)),
+           _script("print-secrets") + "?keys=ATTACK_TEST_KEY", finishes(_secrets_absent)),
     Attack("score-theft-absolute", "score theft", "integrity",
            "ln -s {extra} {final_model}", finishes(_submission_rejected), prepare=_victim_model),
     Attack("score-theft-relative", "score theft", "integrity",
@@ -626,7 +626,7 @@ def run_attack(
     )
     started = time.monotonic()
     argv = [sys.executable, "-c", code, spec.model_dump_json(), str(runs)]
-    env = {**os.environ, "PTB_ATTACK_KEY": ATTACK_KEY}
+    env = {**os.environ, "ATTACK_TEST_KEY": ATTACK_KEY}
     env.update({"PTB_FAILPOINTS": stop_at} if stop_at else {})
     try:
         done = subprocess.run(
