@@ -30,8 +30,7 @@ from posttrainbench.sandbox.identity import AGENT_UID
 from posttrainbench.sandbox.limits import LimitSettings
 from posttrainbench.sandbox.network import NetworkMode, NetworkPolicy
 from posttrainbench.trial import TrialSpec
-from posttrainbench.trial.layout import TrialPaths
-from posttrainbench.trial.runner import trial_dir
+from posttrainbench.trial.layout import TrialPaths, trial_dir
 
 __all__ = [
     "ATTACKS",
