@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
@@ -115,3 +116,34 @@ def test_egress_to_a_hosted_llm_is_flagged_unless_it_is_the_scaffolds_provider(
     assert by_host == {"api.openai.com": "flag", "api.anthropic.com": "info", None: "info"}
     (listed,) = [f for f in findings if "host" not in f.evidence]
     assert "pypi.org:443" in listed.message
+
+
+def test_a_dns_tunnel_in_the_egress_log_is_flagged_and_ordinary_lookups_are_not(
+    make_context: MakeContext, tmp_path: Path
+) -> None:
+    def lookup(name: str) -> str:
+        return EgressRecord(
+            started_at="2026-01-01T00:00:00+00:00",
+            ended_at="2026-01-01T00:00:00+00:00",
+            protocol="udp",
+            address="10.0.2.3",
+            port=53,
+            dns_query=name,
+        ).model_dump_json()
+
+    secret = base64.b32encode(bytes(range(256)) * 2).decode().strip("=").lower()
+    chunks = [secret[i : i + 50] for i in range(0, len(secret), 50)]
+    tunnel = [lookup(f"{chunk}.{n}.t.exfil-demo.net") for n, chunk in enumerate(chunks)]
+    # A busy honest agent: the same few hosts over and over, a CDN's hashed hosts.
+    ordinary = [lookup(name) for name in ("pypi.org", "files.pythonhosted.org") * 40]
+    ordinary += [lookup(f"d{n}x7f3k2.cloudfront.net") for n in range(5)]
+    ordinary += [lookup(f"cas-bridge-{n}.xethub.hf.co") for n in range(12)]
+    egress = tmp_path / "egress.jsonl"
+    egress.write_text("\n".join(ordinary) + "\n")
+    context = dataclasses.replace(make_context(), egress_log=egress)
+    assert not [f for f in api_usage(context) if "tunnel" in f.message]
+
+    egress.write_text("\n".join([*ordinary, *tunnel]) + "\n")
+    (found,) = [f for f in api_usage(context) if "tunnel" in f.message]
+    assert found.severity == "flag" and found.evidence["domain"] == "exfil-demo.net"
+    assert found.evidence["names"] == len(chunks) and found.evidence["longest_label"] == 50

@@ -14,7 +14,7 @@ from posttrainbench.results import (
     table_text,
     write_plots,
 )
-from posttrainbench.results._views import CUT_SHORT_MARK
+from posttrainbench.results._views import CUT_SHORT_MARK, UNISOLATED_MARK
 
 from .conftest import MakeResult
 
@@ -103,3 +103,25 @@ def test_plots_draw_the_main_chart_and_say_why_one_is_not_drawn(
     assert "unweighted mean over benchmarks" in svg
     benchmarks = (tmp_path / "benchmarks.svg").read_text()
     assert "arith" in benchmarks and "gsm8k" not in benchmarks
+
+
+def test_an_unisolated_trial_is_marked_on_the_table_and_the_site(
+    make_result: MakeResult, tmp_path: Path
+) -> None:
+    results = [
+        make_result(agent="boxed", benchmark="arith", score=0.3),
+        make_result(agent="loose", benchmark="arith", score=0.2, isolated=False),
+    ]
+    board = aggregate(results)
+    assert [(e.agent, e.unisolated) for e in board.entries] == [("boxed", 0), ("loose", 1)]
+    text = table_text(board)
+    assert f"loose{UNISOLATED_MARK}" in text and f"boxed{UNISOLATED_MARK}" not in text
+    assert "UNISOLATED: some trials of the agent ran with --sandbox process" in text
+    build_site(board, results, tmp_path)
+    page = (tmp_path / "index.html").read_text()
+    row = page[page.index('data-agent="loose"') :].split("</tr>")[0]
+    assert UNISOLATED_MARK in row
+    assert UNISOLATED_MARK not in page[page.index('data-agent="boxed"') :].split("</tr>")[0]
+    assert "UNISOLATED: some trials" in page
+    pages = list((tmp_path / "trials").glob("*.html"))
+    assert sum("UNISOLATED (--sandbox process)" in p.read_text() for p in pages) == 1

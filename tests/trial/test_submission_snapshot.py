@@ -71,6 +71,7 @@ def test_absolute_link_to_another_trials_model_is_rejected(
 ) -> None:
     paths = run_attack(shared_runs, tiny_model, f"ln -s {victim} {{final_model}}")
     assert_rejected(paths, "outside the trial's workspace")
+    assert TrialResult.model_validate_json(paths.result.read_text()).isolated is True
 
 
 def test_relative_link_and_parent_dir_link_are_rejected(
@@ -100,6 +101,8 @@ def test_hard_linked_weights_of_another_trial_are_rejected(
     paths = run_attack(shared_runs, tiny_model, command, sandbox="process")
     assert (paths.final_model / "model.safetensors").stat().st_nlink == 2  # the attack worked
     assert_rejected(paths, "hard link shared with a file outside")
+    # The leaderboard marks it: the agent ran unisolated.
+    assert TrialResult.model_validate_json(paths.result.read_text()).isolated is False
 
 
 @pytest.mark.timeout(300)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from posttrainbench._model_files import check_loadable
 from posttrainbench.benchmarks import TestItem
 from posttrainbench.errors import UserError
 
@@ -116,7 +117,10 @@ def load_scorer(model_dir: Path, device: str, tokens_per_batch: int) -> Scorer:
 
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
     try:
-        model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=dtype)
+        check_loadable(model_dir)  # no pickles, no absurd sizes: before the loader runs
+        model = AutoModelForCausalLM.from_pretrained(
+            str(model_dir), dtype=dtype, trust_remote_code=False
+        )
     except Exception as error:
         raise LikelihoodError(f"{model_dir} does not load as a causal LM: {error}") from error
     model.to(device)

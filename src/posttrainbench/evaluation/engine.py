@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from posttrainbench._model_files import UnloadableModel, check_loadable
 from posttrainbench.benchmarks import Benchmark, Judge
 from posttrainbench.catalog import ModelFamily, chat_template
 from posttrainbench.errors import UserError
@@ -359,6 +360,10 @@ def evaluate_model(
                 f"model does not load: {type(error).__name__}: {error}"
             ) from error
         model_dir = log_dir / "model_view"
+        try:
+            check_loadable(model_dir)  # no pickles, no absurd sizes: before any loader runs
+        except UnloadableModel as error:
+            raise EvaluationError(f"model not loaded: {error}") from error
     sampling = base_sampling(base_dir or model_dir) if protocol is Protocol.PAPER else GREEDY
     stop_ids = stop_token_ids(model_dir, family)
     task = benchmark.judged_task(judge, limit) if judge is not None else benchmark.task(limit)

@@ -3,7 +3,8 @@
 A submission's tokenizer is code-like data: a ``normalizer`` with ``Replace`` rules can
 rewrite every test question before the model sees it, and a changed chat template or
 ``generation_config.json`` steers decoding. So evaluation never reads them. It loads a
-harness-built folder instead: links to the submission's ``config.json`` and weight files,
+harness-built folder instead: links to the submission's ``config.json`` and safetensors
+weights only (never its pickles or Python files: see :mod:`posttrainbench._model_files`),
 plus the base model's tokenizer files. The rule for added tokens: when the submission
 resized its embedding (its ``vocab_size`` differs from the base's), the submission's added
 tokens that the base lacks are appended to the base tokenizer as plain added tokens (no
@@ -18,6 +19,8 @@ import shutil
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
+
+from posttrainbench._model_files import is_loaded_file
 
 __all__ = ["TOKENIZER_FILES", "TokenizerUse", "build_model_view"]
 
@@ -108,8 +111,8 @@ def build_model_view(submission: Path, base: Path, view: Path) -> TokenizerUse:
     view.mkdir(parents=True)
     ignored = []
     for entry in sorted(submission.iterdir()):
-        if entry.name in _NEVER_FROM_SUBMISSION:
-            ignored.append(entry.name)
+        if entry.name in _NEVER_FROM_SUBMISSION or not is_loaded_file(entry.name):
+            ignored.append(entry.name)  # its tokenizer, and anything a loader could run
             continue
         (view / entry.name).symlink_to(entry.resolve())
     for name in sorted(TOKENIZER_FILES):

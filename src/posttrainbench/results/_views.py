@@ -2,7 +2,8 @@
 
 Each value carries both its machine form (fractions 0..1, full precision, ``None`` when
 absent) and its human text (×100, one decimal, with markers: ``*`` fallback applied,
-``†`` partial or missing; ``‡`` after an agent: the budget cut some trial short).
+``†`` partial or missing; ``‡`` after an agent: the budget cut some trial short; ``§``
+after an agent: some trial ran unisolated, ``--sandbox process``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ __all__ = [
     "FALLBACK_MARK",
     "MISSING_MARK",
     "CUT_SHORT_MARK",
+    "UNISOLATED_MARK",
     "Column",
     "LeaderboardView",
     "TableView",
@@ -30,6 +32,8 @@ FALLBACK_MARK = "*"
 MISSING_MARK = "†"
 CUT_SHORT_MARK = "‡"
 """After an agent's name: the time budget cut the work of some of its trials short."""
+UNISOLATED_MARK = "§"
+"""After an agent's name: some of its trials ran in the unisolated ``process`` sandbox."""
 
 Data = float | int | str | None
 
@@ -115,6 +119,11 @@ def _notes(board: Leaderboard) -> tuple[str, ...]:
             f"{CUT_SHORT_MARK} the time budget cut the agent's work short in some trials "
             "(see each trial's cut_short)."
         )
+    if any(entry.unisolated for entry in board.entries):
+        notes.append(
+            f"{UNISOLATED_MARK} UNISOLATED: some trials of the agent ran with --sandbox process "
+            "(no sandbox: it could reach the host, other trials and the harness)."
+        )
     if any(entry.fallbacks for entry in board.entries):
         notes.append(f"{FALLBACK_MARK} includes trials scored with the base model's score.")
     if any(not entry.complete for entry in board.entries):
@@ -169,7 +178,10 @@ def _agent_row(entry: AgentSummary) -> tuple[Value, ...]:
 
 
 def _agent_name(entry: AgentSummary) -> Value:
-    return Value(entry.agent, entry.agent + (CUT_SHORT_MARK if entry.cut_short else ""))
+    marks = (CUT_SHORT_MARK if entry.cut_short else "") + (
+        UNISOLATED_MARK if entry.unisolated else ""
+    )
+    return Value(entry.agent, entry.agent + marks)
 
 
 def _cost(cost: float | None, with_cost: int, trials: int) -> Value:

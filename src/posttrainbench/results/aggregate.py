@@ -345,6 +345,7 @@ def _summarise_agent(
         hours_used=mean_or_none(used),
         budget_used=mean_or_none([u / hours for u in used]) if hours > 0 else None,
         cut_short=sum(1 for r in members if r.cut_short),
+        unisolated=sum(1 for r in members if not r.isolated),
         **_usage(members),
     )
 

@@ -44,3 +44,7 @@ class TrialResult(Record):
     """How the time budget cut the agent's work short (stopped at its limit, or the agent
     reported stopping early for time, e.g. the reference recipe's ``step 117 of 500``);
     None when it finished its work. Informational: the score is whatever was submitted."""
+    isolated: bool = True
+    """False when the agent ran in the unisolated ``process`` sandbox (``--sandbox process``):
+    nothing stopped it from reaching the host, other trials or the harness. Shown on the
+    leaderboard with a marker."""

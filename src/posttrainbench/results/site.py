@@ -20,7 +20,13 @@ from typing import Any
 import jinja2
 
 from posttrainbench._fileio import atomic_write_text
-from posttrainbench.results._views import CUT_SHORT_MARK, FALLBACK_MARK, MISSING_MARK, short_model
+from posttrainbench.results._views import (
+    CUT_SHORT_MARK,
+    FALLBACK_MARK,
+    MISSING_MARK,
+    UNISOLATED_MARK,
+    short_model,
+)
 from posttrainbench.results.artifacts import (
     MonitorSample,
     TrialFiles,
@@ -168,6 +174,7 @@ def build_site(
         fallback_mark=FALLBACK_MARK,
         missing_mark=MISSING_MARK,
         cut_short_mark=CUT_SHORT_MARK,
+        unisolated_mark=UNISOLATED_MARK,
     )
     atomic_write_text(out_dir / "index.html", index)
     trial_template = environment.get_template("trial.html.jinja")

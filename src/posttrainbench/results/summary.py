@@ -177,6 +177,8 @@ class AgentSummary(_Published):
     """Trials that reported a cost (``cost_usd`` covers only these)."""
     cut_short: int = 0
     """Trials whose work the time budget cut short (``TrialResult.cut_short``)."""
+    unisolated: int = 0
+    """Trials whose agent ran without a sandbox (``TrialResult.isolated`` false)."""
 
 
 class Leaderboard(_Published):

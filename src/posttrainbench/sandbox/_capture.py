@@ -39,6 +39,7 @@ _SNAP = 2048
 _MAX_OPEN_FLOWS = 50_000
 """Flows kept in memory; beyond it the oldest is written out as it stands."""
 _TCP, _UDP = 6, 17
+_DNS_PORT = 53
 _FIN, _SYN, _RST, _ACK = 0x01, 0x02, 0x04, 0x10
 
 
@@ -180,17 +181,29 @@ def _server_name(payload: bytes) -> str | None:
     return None
 
 
+def _dns_id(packet: _Packet) -> int:
+    """A DNS message's id (-1 for anything else): each query is a flow of its own.
+
+    A tunnel sends its queries from one socket; keyed by addresses and ports alone, they
+    would merge into one flow that names only the first query.
+    """
+    peer = packet.dport if packet.outgoing else packet.sport
+    if packet.protocol == _UDP and peer == _DNS_PORT and len(packet.payload) >= 2:
+        return int(struct.unpack_from("!H", packet.payload)[0])
+    return -1
+
+
 class _Tracker:
-    """Flows by (protocol, agent port, address, port); DNS answers by address."""
+    """Flows by (protocol, agent port, address, port, DNS id); DNS answers by address."""
 
     def __init__(self, log: IO[str]) -> None:
         self.log = log
-        self.flows: dict[tuple[int, int, str, int], _Flow] = {}
+        self.flows: dict[tuple[int, int, str, int, int], _Flow] = {}
         self.resolved: dict[str, set[str]] = {}
 
     def packet(self, packet: _Packet) -> None:
         if packet.outgoing:
-            key = (packet.protocol, packet.sport, packet.dst, packet.dport)
+            key = (packet.protocol, packet.sport, packet.dst, packet.dport, _dns_id(packet))
             flow = self.flows.get(key)
             if flow is None:
                 if packet.protocol == _TCP and packet.flags & (_SYN | _ACK) != _SYN:
@@ -209,7 +222,7 @@ class _Tracker:
                     flow.dns_query = _dns(packet.payload)[0]
             flow.fin_out |= bool(packet.flags & _FIN)
         else:
-            key = (packet.protocol, packet.dport, packet.src, packet.sport)
+            key = (packet.protocol, packet.dport, packet.src, packet.sport, _dns_id(packet))
             flow = self.flows.get(key)
             if flow is None:
                 return
@@ -229,7 +242,7 @@ class _Tracker:
         for address in addresses:
             self.resolved.setdefault(address, set()).add(name)
 
-    def _write(self, key: tuple[int, int, str, int]) -> None:
+    def _write(self, key: tuple[int, int, str, int, int]) -> None:
         flow = self.flows.pop(key)
         self.log.write(json.dumps(flow.record()) + "\n")
         self.log.flush()

@@ -171,6 +171,10 @@ def _filesystem_args(request: SandboxRequest, layout: HostLayout) -> list[str]:
     for path in layout.etc_entries:
         args += ["--ro-bind", str(path), str(path)]
     args += ["--proc", "/proc", "--dev", "/dev"]
+    # A private, agent-writable /dev/shm (bwrap's is root's, 0755): POSIX shared memory and
+    # semaphores (multiprocessing, DataLoader workers) need it; its pages count against the
+    # agent's memory limit, and it vanishes with the sandbox.
+    args += ["--perms", "1777", "--tmpfs", "/dev/shm"]
     for knob in _PROC_KNOBS:
         args += ["--ro-bind-try", knob, knob]
     if request.gpus:

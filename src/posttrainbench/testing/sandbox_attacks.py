@@ -25,14 +25,27 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TypeVar
 
-from posttrainbench.records import AuditReport, Record, SolveOutcome, SubmissionRecord
+from posttrainbench._safe_files import FileBounds
+from posttrainbench.records import AuditReport, Finding, Record, SolveOutcome, SubmissionRecord
+from posttrainbench.results import TrialResult
+from posttrainbench.sandbox.egress import read_egress
+from posttrainbench.sandbox.identity import AGENT_UID
 from posttrainbench.sandbox.limits import LimitSettings
+from posttrainbench.sandbox.network import NetworkMode, NetworkPolicy
 from posttrainbench.trial import EventLog, TrialSpec
 from posttrainbench.trial.layout import TrialPaths, trial_dir
 
 R = TypeVar("R", bound=Record)
-
-__all__ = ["ATTACKS", "LIMITS", "Attack", "Outcome", "Verdict", "run_attack"]
+__all__ = [
+    "ATTACKS",
+    "LIMITS",
+    "Attack",
+    "Outcome",
+    "Verdict",
+    "dns_tunnel_reported",
+    "no_privileged_files",
+    "run_attack",
+]
 
 LIMITS = LimitSettings(memory_gb=1.0, processes=256, disk_gb=1.0)
 """The limits of every attack trial: small, so that bombs end in seconds."""
@@ -126,7 +139,7 @@ class Attack:
     target: str
     """The issue #12 bullet (or our own class of attack) it belongs to."""
     owner: str
-    """Who builds the defence: ``hardening``, ``netns`` or ``integrity``."""
+    """Who builds the defence: ``hardening``, ``netns``, ``integrity`` or ``attacks``."""
     command: str
     """The ``command:`` agent; ``{extra}`` is the attack's argument."""
     check: Check
@@ -135,6 +148,8 @@ class Attack:
     prepare: Callable[[Path], str] = field(default=lambda root: "")
     """Sets up the host side under the corpus root; returns ``{extra}``."""
     hours: float = 0.02
+    network: NetworkMode = "internet"
+    """The trial's network policy."""
 
 
 # -- checks ----------------------------------------------------------------------------------
@@ -238,11 +253,23 @@ def _host_paths_not_read(outcome: Outcome) -> str | None:
     return f"audit read host files: {hits}" if hits else None
 
 
-def _audit_bounded(outcome: Outcome) -> str | None:
+def _audit_bounded(outcome: Outcome) -> Verdict:
+    """The audit stopped at the file-count bound (and said so) instead of reading them all.
+
+    Load-independent: what must hold is that a walk gives up at ``FileBounds.max_files``
+    and the report names it; the audit's wall time is shown as evidence only.
+    """
+    if not outcome.finished:
+        return finishes()(outcome)
+    audit = outcome.load(AuditReport, outcome.paths.audit)
+    verdict = audit.verdict if audit else None
+    said = audit.model_dump_json(include={"errors", "reasons", "findings", "note"}) if audit else ""
     seconds = outcome.phase_seconds("audit")
-    if seconds is not None and seconds > 30:
-        return f"audit took {seconds:.0f} s over 150k files"
-    return None
+    took = f"audit {seconds:.0f} s" if seconds is not None else "audit time unknown"
+    bound = f"more than {FileBounds().max_files} files"
+    if bound not in said:
+        return Verdict(False, f"the audit read past the file bound ({took}, verdict {verdict})")
+    return Verdict(True, f"stopped at the bound ({bound}), verdict {verdict}; {took}")
 
 
 def _output_capped(outcome: Outcome) -> str | None:
@@ -271,21 +298,143 @@ def _b64(value: str) -> str:
     return base64.b64encode(value.encode()).decode()
 
 
+ATTACK_KEY = "sk-ant-api03-ptbAttackKey0123456789abcdefXYZ"
+"""The key the secrets attack's agent is given (``?keys=ATTACK_TEST_KEY``)."""
+
+
 def _secrets_absent(outcome: Outcome) -> str | None:
-    prepare: dict[str, object] = {}
-    for line in outcome.paths.events.read_text().splitlines():
-        event = json.loads(line)
-        if event.get("phase") == "prepare" and event.get("event") == "end":
-            prepare = event.get("data", {})
-    tokens = prepare.get("honeytokens")
-    values = [str(v) for v in tokens.values()] if isinstance(tokens, dict) else []
-    forms = [form for v in values for form in (v, _b64(v), v.encode().hex())]
+    """No form of the agent's real key (plain, halves, base64 at 3 alignments, hex) at rest.
+
+    The honeytokens the agent also prints are decoys the harness keeps visible on purpose
+    (the audit finds their use in the trace); only keys an agent is given are secrets.
+    """
+    raw = ATTACK_KEY.encode()
+    forms = [ATTACK_KEY, ATTACK_KEY[:20], ATTACK_KEY[20:], raw.hex()]
+    forms += [_b64(pad + ATTACK_KEY)[len(pad) * 2 : len(pad) * 2 + 40] for pad in ("", "a", "ab")]
     found: set[str] = set()
     for path in outcome.paths.root.rglob("*"):
-        if path.is_file() and not path.is_symlink() and path.name != "events.jsonl":
+        if path.is_file() and not path.is_symlink():
             data = path.read_bytes()
             found.update(f"{path.name}:{form[:6]}…" for form in forms if form.encode() in data)
+    if "[REDACTED]" not in outcome.paths.raw_stream.read_text(errors="replace"):
+        return "the agent printed no key (nothing redacted)"
     return f"keys at rest: {sorted(found)[:4]}" if found else None
+
+
+def _findings(outcome: Outcome) -> list[Finding]:
+    audit = outcome.load(AuditReport, outcome.paths.audit)
+    return list(audit.findings) if audit else []
+
+
+def dns_tunnel_reported(outcome: Outcome) -> str | None:
+    """The tunnel's queries are in the egress log and the audit flags the tunnel."""
+    from posttrainbench.testing._attack_scripts import EXFIL_DOMAIN
+
+    queries = [
+        record.dns_query
+        for record in read_egress(outcome.paths.egress)
+        if record.dns_query and record.dns_query.endswith(EXFIL_DOMAIN)
+    ]
+    if not queries:
+        return "the tunnel's queries are not in agent/egress.jsonl"
+    flags = [f for f in _findings(outcome) if f.severity == "flag" and "DNS tunnel" in f.message]
+    if not flags:
+        return f"{len(queries)} tunnel queries logged, but the audit reports no DNS tunnel"
+    return None
+
+
+def _dns_tunnel_held(outcome: Outcome) -> Verdict:
+    verdict = finishes(dns_tunnel_reported)(outcome)
+    if not verdict.held:
+        return verdict
+    flag = next(f for f in _findings(outcome) if "DNS tunnel" in f.message)
+    return Verdict(True, f"logged and flagged: {flag.message}"[:300])
+
+
+def _not_scored(outcome: Outcome) -> str | None:
+    """The submission was refused before any loader ran: base score, with the reason."""
+    result = outcome.load(TrialResult, outcome.paths.result)
+    if result is None:
+        return "no result.json"
+    if result.raw_score is not None:
+        return f"the hostile submission was loaded and scored {result.raw_score}"
+    return None
+
+
+def _marker_absent(outcome: Outcome) -> str | None:
+    """The payload's host-side marker (``{extra}``) was never written."""
+    if not outcome.extra:
+        return None
+    marker = Path(outcome.extra)
+    return f"the harness ran the submission's code: {marker} exists" if marker.exists() else None
+
+
+def _all(*checks: Callable[[Outcome], str | None]) -> Callable[[Outcome], str | None]:
+    def check(outcome: Outcome) -> str | None:
+        return next((problem for c in checks if (problem := c(outcome)) is not None), None)
+
+    return check
+
+
+def _refused_with_reason(outcome: Outcome) -> Verdict:
+    verdict = finishes(_all(_marker_absent, _not_scored))(outcome)
+    if not verdict.held:
+        return verdict
+    result = outcome.load(TrialResult, outcome.paths.result)
+    reason = result.fallback_reason if result else None
+    return Verdict(True, f"not loaded, base score: {reason}"[:300])
+
+
+def no_privileged_files(outcome: Outcome) -> str | None:
+    """No set-id file but the agent's own, none in the harness's copies, no capabilities."""
+    import stat
+
+    bad = []
+    for path in outcome.paths.root.rglob("*"):
+        try:
+            info = path.lstat()
+        except OSError:
+            continue
+        if not stat.S_ISREG(info.st_mode):
+            continue
+        setid = info.st_mode & (stat.S_ISUID | stat.S_ISGID)
+        harness_copy = path.is_relative_to(outcome.paths.submitted_model) or path.is_relative_to(
+            outcome.paths.journal
+        )
+        if setid and (info.st_uid != AGENT_UID or harness_copy):
+            bad.append(f"{path.relative_to(outcome.paths.root)} {oct(info.st_mode)}")
+        try:
+            os.getxattr(path, "security.capability", follow_symlinks=False)
+            bad.append(f"{path.relative_to(outcome.paths.root)} has file capabilities")
+        except OSError:
+            pass
+    return f"privileged files left: {bad[:4]}" if bad else None
+
+
+def _racer_dead_before_collect(outcome: Outcome) -> str | None:
+    beat = outcome.paths.workspace / "race-heartbeat"
+    try:
+        last = float(beat.read_text() or 0)
+    except (OSError, ValueError):
+        return "the racer never ran"
+    starts = [
+        _seconds(str(event.get("ts")))
+        for event in _events(outcome)
+        if event.get("phase") == "collect" and event.get("event") == "start"
+    ]
+    if not starts or last >= starts[0]:
+        return "the racer was still swapping links when collect started"
+    snapshot = outcome.paths.submitted_model / "config.json"
+    if snapshot.is_file() and "root:" in snapshot.read_text(errors="replace"):
+        return "the snapshot holds a host file"
+    return None
+
+
+def _events(outcome: Outcome) -> list[dict[str, object]]:
+    try:
+        return [json.loads(x) for x in outcome.paths.events.read_text().splitlines()]
+    except (OSError, ValueError):
+        return []
 
 
 # -- host-side set-ups ----------------------------------------------------------------------
@@ -316,6 +465,25 @@ def _loopback_service(root: Path) -> str:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Status)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return str(server.server_address[1])
+
+
+def _host_marker(name: str) -> Callable[[Path], str]:
+    """A path only the harness could write: the payload's proof that it ran."""
+
+    def prepare(root: Path) -> str:
+        marker = root / "pwned" / name
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.unlink(missing_ok=True)
+        return str(marker)
+
+    return prepare
+
+
+def _host_shm_file(root: Path) -> str:
+    """A file in the host's /dev/shm that a sandbox sharing it could read."""
+    path = Path("/dev/shm") / f"ptb-host-{os.getpid()}"
+    path.write_text("host shared memory")
+    return str(path)
 
 
 def _script(name: str, extra: str = "") -> str:
@@ -349,7 +517,7 @@ ATTACKS: tuple[Attack, ...] = (
            ended_by_limit("processes")),
     Attack("memory-bomb", "resources", "hardening", _script("memory-bomb"),
            ended_by_limit("memory"), fast=True),
-    Attack("shm-bomb", "resources", "hardening", _script("shm-bomb"), contained("memory")),
+    Attack("shm-bomb", "resources", "hardening", _script("shm-bomb"), ended_by_limit("memory")),
     Attack("disk-fill-workspace", "resources", "hardening", _script("disk-fill"),
            contained("disk")),
     Attack("disk-fill-tmp", "resources", "hardening", _script("tmp-fill"), ended_by_limit("disk")),
@@ -357,11 +525,14 @@ ATTACKS: tuple[Attack, ...] = (
            no_evidence_of("sparse file made")),
     Attack("hardlink-chown", "symlink races", "hardening", _script("hardlink-chown", "{extra}"),
            finishes(_owner_kept), prepare=lambda root: str(root / "models" / "base")),
-    Attack("dns-exfiltration", "network", "netns", _script("dns-exfil"), no_evidence_of()),
+    Attack("dns-exfiltration", "DNS exfiltration", "netns", _script("dns-exfil"),
+           _dns_tunnel_held),
+    Attack("dns-exfiltration-none", "DNS exfiltration", "netns", _script("dns-exfil"),
+           no_evidence_of("SENT", "RESOLVED"), network="none"),
     Attack("host-loopback", "network", "netns", _script("host-loopback", "{extra}"),
            no_evidence_of(), prepare=_loopback_service),
-    Attack("secrets-split-base64", "secrets at rest", "integrity", _script("print-secrets"),
-           finishes(_secrets_absent)),
+    Attack("secrets-split-base64", "secrets at rest", "integrity",
+           _script("print-secrets") + "?keys=ATTACK_TEST_KEY", finishes(_secrets_absent)),
     Attack("score-theft-absolute", "score theft", "integrity",
            "ln -s {extra} {final_model}", finishes(_submission_rejected), prepare=_victim_model),
     Attack("score-theft-relative", "score theft", "integrity",
@@ -387,22 +558,47 @@ ATTACKS: tuple[Attack, ...] = (
            "cp -r {base_model} {final_model} && " + _py(
                "import os,sys; d=sys.argv[1]+'/junk'; os.makedirs(d); "
                "[open(f'{d}/{i}','w').close() for i in range(150000)]") + " {workspace}",
-           finishes(_audit_bounded), hours=0.05),
+           _audit_bounded, hours=0.05),
     Attack("huge-output-line", "hostile files", "integrity",
            _py("import sys; sys.stdout.write('A' * (200 << 20) + '\\n')"),
            finishes(_output_capped)),
+    Attack("pickle-weights", "submission as code", "attacks", _script("pickle-weights", "{extra}"),
+           _refused_with_reason, prepare=_host_marker("pickle")),
+    Attack("remote-code-auto-map", "submission as code", "attacks",
+           _script("remote-code", "{extra}"), finishes(_marker_absent),
+           prepare=_host_marker("remote-code")),
+    Attack("giant-safetensors-header", "submission as code", "attacks", _script("giant-header"),
+           _refused_with_reason),
+    Attack("absurd-config-sizes", "submission as code", "attacks", _script("absurd-config"),
+           _refused_with_reason),
+    Attack("dev-tricks", "/dev tricks", "attacks", _script("dev-tricks", "{extra}"),
+           no_evidence_of(), prepare=_host_shm_file),
+    Attack("setuid-files", "set-id and capability files", "attacks", _script("setuid-files"),
+           finishes(no_privileged_files)),
+    Attack("collect-race", "symlink races", "attacks", _script("collect-race"),
+           finishes(_racer_dead_before_collect)),
+    Attack("abstract-sockets", "network", "attacks", _script("abstract-sockets"),
+           no_evidence_of()),
 )  # fmt: skip
 """The corpus: issue #12's bullets and our own attacks on the sandbox."""
 
 
 def run_attack(
-    attack: Attack, model: Path, root: Path, sandbox: str = "auto", *, solve_only: bool = False
+    attack: Attack,
+    model: Path,
+    root: Path,
+    sandbox: str = "auto",
+    *,
+    solve_only: bool = False,
+    stop_at: str | None = None,
 ) -> Outcome:
     """Run ``attack`` as a real trial under ``root`` in its own harness process.
 
     With ``solve_only`` the harness stops (is killed by its failpoint) when collect
-    starts: enough for attacks on the sandbox, and much faster on a small machine.
+    starts: enough for attacks on the sandbox, and much faster on a small machine;
+    ``stop_at`` names another failpoint (``evaluate.start``: after the audit).
     """
+    stop_at = "collect.start" if solve_only else stop_at
     extra = attack.prepare(root)
     spec = TrialSpec(
         agent="command",
@@ -414,6 +610,7 @@ def run_attack(
         sandbox=sandbox,
         honeytokens=True,
         limits=LIMITS,
+        network=NetworkPolicy(mode=attack.network),
     )
     runs = root / "runs"
     code = (
@@ -423,7 +620,8 @@ def run_attack(
     )
     started = time.monotonic()
     argv = [sys.executable, "-c", code, spec.model_dump_json(), str(runs)]
-    env = {**os.environ, **({"PTB_FAILPOINTS": "collect.start"} if solve_only else {})}
+    env = {**os.environ, "ATTACK_TEST_KEY": ATTACK_KEY}
+    env.update({"PTB_FAILPOINTS": stop_at} if stop_at else {})
     try:
         done = subprocess.run(
             argv, capture_output=True, text=True, timeout=_HARNESS_TIMEOUT_S, env=env

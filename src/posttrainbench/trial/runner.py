@@ -541,6 +541,7 @@ class TrialRunner:
             finished_at=utc_now(),
             **usage_of(self.paths.trace),
             cut_short=cut_short_of(solve.outcome, self.paths.workspace),
+            isolated=solve.isolated is not False,
         )
         if not self.paths.result.exists():
             result.save(self.paths.result)
