@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from posttrainbench.config import ExecutorSettings
 from posttrainbench.errors import UserError
 from posttrainbench.executors._state import JobRecord, StateDir, trial_phase
 from posttrainbench.executors.base import Executor
+from posttrainbench.progress import Progress
 from posttrainbench.results import TrialResult
 from posttrainbench.trial import TrialRunner, TrialSpec
 
@@ -136,7 +138,7 @@ class LocalQueue:
 
     def run(self) -> dict[str, JobRecord]:
         """Run every unfinished trial; returns the final record of each trial."""
-        with self.state.lock("local queue"):
+        with self.state.lock("local queue"), Progress("trials", len(self.specs)) as progress:
             self.state.cancel_flag.unlink(missing_ok=True)
             pending = self._adopt_or_queue()
             while pending or self._workers:
@@ -146,9 +148,18 @@ class LocalQueue:
                 while pending and self._can_start(pending[0]):
                     self._start(pending.pop(0))
                 self._reap()
+                self._report(progress)
                 if self._workers:
                     time.sleep(self.poll_s)
+            self._report(progress)
         return self.state.records()
+
+    def _report(self, progress: Progress) -> None:
+        """Trials done, and how many are in each phase: ``trials: 2/6 · 1 solve · 3 new``."""
+        phases = Counter(trial_phase(self.runs_root, spec) for spec in self.specs)
+        done = phases.pop("done", 0)
+        info = " · ".join(f"{count} {phase}" for phase, count in sorted(phases.items()))
+        progress.update(done, info)
 
     # -- bookkeeping -----------------------------------------------------------------------
 
