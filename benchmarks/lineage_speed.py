@@ -1,20 +1,26 @@
 """Lineage check time vs raw read time of the same files, and peak memory vs model size.
 
-Run: HF_HUB_OFFLINE=1 /work/venv/bin/python benchmarks/lineage_speed.py [--mb 300 100]
-     [--repeats 3] [--dir /tmp] [--threads 1]
+Run: HF_HUB_OFFLINE=1 python benchmarks/lineage_speed.py --qwen3-4b [--cache DIR]
+     HF_HUB_OFFLINE=1 python benchmarks/lineage_speed.py [--mb 300 100] [--repeats 3]
+     [--dir /tmp] [--threads 1]
 
-For each size, a random-weight bf16 checkpoint shaped like a small transformer (embedding,
-attention and MLP matrices, norm vectors) is written as the "base", and a "final" one with
-every weight perturbed (a stand-in fine-tune). Timings, on a warm page cache:
+``--qwen3-4b``: the Qwen3-4B-shaped bf16 pair of ``synthetic_checkpoint`` (8.0 GB each,
+written once under ``--cache``), warm page cache only (the #17 target: lineage <= 1.5x the
+raw read, memory <= 2 GB); prints JSON and a table, writes
+``benchmarks/results/lineage_speed.json``. Otherwise, for each ``--mb`` size, a
+random-weight bf16 checkpoint shaped like a small transformer (embedding, attention and
+MLP matrices, norm vectors) is written as the "base", and a "final" one with every weight
+perturbed (a stand-in fine-tune), timed warm and cold. Timings:
 
-- raw read: every byte of the two files read with plain ``readinto`` (the floor);
-- lineage: ``compare_checkpoints(final, base)``, the per-tensor distance pass.
+- raw read: every byte of the two checkpoints read with plain sequential ``readinto``
+  (the floor; measured in the same invocation);
+- lineage: ``compare_checkpoints(final, base)``, the per-tensor distance pass, on its
+  default threads (``_compare.default_workers``) and on one thread.
 
-Times are CPU seconds of this process (user + system), which a busy shared machine does not
-distort as it does wall time; wall seconds are printed too. Memory is measured in a fresh
-child process per size: its peak RSS (``VmHWM``) minus that of a child that only
-imports the same modules, and the tracemalloc peak of Python allocations. Targets: lineage
-<= 1.5x raw read, and memory that does not grow with the model.
+Wall seconds are the figure; CPU seconds of this process (user + system, all threads) are
+printed too, since a busy shared machine distorts wall time. Memory is measured in a
+fresh child process: its peak RSS (``VmHWM``) minus that of a child that only imports the
+same modules, and the tracemalloc peak of Python allocations.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).parent))
 # The process gets --threads torch threads (default 1); the check itself pins torch to one.
 _THREADS = sys.argv[sys.argv.index("--threads") + 1] if "--threads" in sys.argv else "1"
 for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -157,8 +164,75 @@ def run_child(base: str, final: str) -> None:
     print(f"{peak_rss:.1f} {peak_python:.2f}")
 
 
+def _pass(final: Path, base: Path, workers: int | None) -> None:
+    from posttrainbench.audit._compare import compare_sources
+    from posttrainbench.audit._tensors import SafetensorsCheckpoint
+
+    with SafetensorsCheckpoint(final) as a, SafetensorsCheckpoint(base) as b:
+        compare_sources(a, [b], target_label="final", reference_labels=["base"], workers=workers)
+
+
+def qwen3_4b(cache: Path, repeats: int) -> None:
+    """The #17 figure: lineage vs raw read on a warm cache, 8 GB checkpoints."""
+    import json
+
+    from synthetic_checkpoint import cached_pair, weight_files
+
+    from posttrainbench.audit._compare import default_workers
+    from posttrainbench.audit.lineage import compare_checkpoints
+
+    base, final = cached_pair(cache / "pair")
+    files = weight_files(base) + weight_files(final)
+    comparison = compare_checkpoints(final, base)
+    assert comparison.architecture_matches and 0 < comparison.relative_distance < 0.05
+    idle_rss, _ = child_memory(None, None)
+    peak_rss, peak_python = child_memory(base, final)
+    raw_read(files)  # warm
+    raw_cpu, raw_wall = timed(lambda: raw_read(files), repeats)
+    workers = default_workers()
+    runs = {}
+    for threads in dict.fromkeys((workers, 1)):
+        runs[threads] = timed(lambda t=threads: _pass(final, base, t), repeats)
+    record = {
+        "checkpoint": "Qwen3-4B shape, bf16, 3 shards (synthetic), final vs base",
+        "bytes_read": sum(file.stat().st_size for file in files),
+        "raw_read": {"wall_s": round(raw_wall, 2), "cpu_s": round(raw_cpu, 2)},
+        "lineage": {
+            f"{threads}_threads": {
+                "wall_s": round(wall, 2),
+                "cpu_s": round(cpu, 2),
+                "wall_ratio_to_raw_read": round(wall / raw_wall, 2),
+            }
+            for threads, (cpu, wall) in runs.items()
+        },
+        "peak_rss_mb_above_imports": round(peak_rss - idle_rss),
+        "peak_python_mb": round(peak_python, 1),
+        "targets": {"wall_ratio": 1.5, "memory_mb": 2000},
+        "cpus": len(os.sched_getaffinity(0)),
+        "load_average_1m_at_end": os.getloadavg()[0],
+        "date": time.strftime("%Y-%m-%d", time.gmtime()),
+    }
+    print(json.dumps(record, indent=2))
+    print()
+    print("| pass (warm cache, 16 GB) | wall s | CPU s | wall / raw read |")
+    print("|---|---|---|---|")
+    print(f"| raw sequential read | {raw_wall:.1f} | {raw_cpu:.1f} | 1.00 |")
+    for threads, (cpu, wall) in runs.items():
+        print(f"| lineage, {threads} threads | {wall:.1f} | {cpu:.1f} | {wall / raw_wall:.2f} |")
+    print(f"peak RSS above imports: {peak_rss - idle_rss:.0f} MB (target <= 2000)")
+    out = Path(__file__).parent / "results" / "lineage_speed.json"
+    out.write_text(json.dumps(record, indent=2) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--qwen3-4b", action="store_true", help="the 8 GB Qwen3-4B pair")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "ptb-bench-qwen3-4b",
+        help="where the Qwen3-4B pair is kept",
+    )
     parser.add_argument("--mb", type=int, nargs="+", default=[300, 100], help="sizes, MB")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--dir", type=Path, default=None, help="where to write checkpoints")
@@ -172,6 +246,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         run_child(*args.child)
+        return
+    if args.qwen3_4b:
+        qwen3_4b(args.cache, args.repeats)
         return
 
     from posttrainbench.audit.lineage import compare_checkpoints

@@ -1,12 +1,12 @@
 """Calibrate the memorization test on honest and cheating tiny-model runs (arith, CPU).
 
-Each scenario of ``posttrainbench.testing.memorization_scenarios`` fine-tunes the tiny
-base model (honest: allowed data in several shapes, a precision change; cheats: test
-items in, diluted or disguised), then the audit's memorization test compares it with the
-base on the test items of arith-mini (24; ``--benchmark arith`` for 200) and their
-twins. Printed: one row per scenario with the mean gap (nats/token), the p-value and
-whether the default thresholds flag it, plus the CPU time of the test; the same as
-JSON in ``benchmarks/results/``.
+Each scenario of ``posttrainbench.testing.memorization_scenarios`` fine-tunes the tiny base
+model (honest: allowed data in several shapes, a precision change; cheats: test items in,
+diluted or disguised), then the audit's memorization test compares it with the base on the
+test items of arith-mini (24; ``--benchmark arith`` for 200) and their twins (as many per
+item as the default budget gives: 8 for 24 items). Printed: one row per scenario with the
+mean gap (nats/token), the p-value and whether the default thresholds flag it, plus the CPU
+time of the test; the same as JSON in ``benchmarks/results/``.
 
     python benchmarks/memorization_calibration.py [--steps 60] [--seeds 2] [--preset test]
 """
@@ -28,6 +28,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from posttrainbench.audit.memorization import (  # noqa: E402 - offline first
     MemorizationSettings,
     memorization_findings,
+    twin_sets,
 )
 from posttrainbench.benchmarks import get_benchmark  # noqa: E402
 from posttrainbench.testing import build_tiny_model  # noqa: E402
@@ -54,7 +55,7 @@ def main() -> None:
     settings = MemorizationSettings(device="cpu")
     benchmark = get_benchmark(args.benchmark)
     test = benchmark.test_items()
-    pairs = benchmark.memorization_twins(settings.seed)
+    pairs, *more = twin_sets(benchmark, settings.seed, settings)
     rows = []
     with tempfile.TemporaryDirectory(prefix="ptb-memo-") as scratch:
         for seed in range(args.seeds):
@@ -65,7 +66,9 @@ def main() -> None:
                 build_submission(scenario, test, base, out, steps=args.steps)
                 trained = time.perf_counter() - started
                 started = time.perf_counter()
-                findings, result = memorization_findings(base, out, pairs, settings)
+                findings, result = memorization_findings(
+                    base, out, pairs, settings, more_twins=more
+                )
                 rows.append(
                     {
                         "scenario": scenario.name,
@@ -117,6 +120,7 @@ def _summary(
                 "host": {"machine": platform.machine(), "cpus": os.cpu_count()},
                 "settings": settings.model_dump(),
                 "items": n,
+                "twins_per_item": settings.twins_per_item(n),
                 "false_positives": false_positives,
                 "honest_runs": len(honest),
                 "cheats_caught": caught,

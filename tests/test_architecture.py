@@ -30,6 +30,9 @@ FORBIDDEN: dict[str, set[str]] = {
     "catalog": {"trial", "agents", "evaluation", "audit", "executors", "results", "sandbox"},
     # One judge client below both of its users.
     "judge": {"evaluation", "audit", "trial", "agents", "executors", "results", "benchmarks"},
+    # The runs folder's layout: every layer names trial folders and the index through it.
+    "runs": {"cli", "web", "config", "executors", "trial", "sandbox", "agents", "evaluation"}
+    | {"audit", "results", "judge", "benchmarks", "catalog", "testing"},
 }
 """Package -> packages it must never import."""
 

@@ -92,7 +92,16 @@ def test_run_dir_from_another_format_version(tiny_model: Path, tmp_path: Path) -
 
 def test_status_leaderboard_and_index_rebuild(tiny_model: Path, tmp_path: Path) -> None:
     runs = tmp_path / "runs"
-    assert ptb(*run_args(tiny_model, runs)).returncode == 0
+    first = ptb(*run_args(tiny_model, runs))
+    assert first.returncode == 0, first.stdout + first.stderr
+    # The trial ran in the local executor's queue, whose worker's output is shown as it comes.
+    assert first.stdout.count("started (pid") == 1
+    for phase in ("prepare", "solve", "collect", "audit", "evaluate", "finalize"):
+        assert f"] {phase}" in first.stdout, phase
+    [job] = (runs / "default" / "_executor" / "jobs").glob("*.json")
+    assert json.loads(job.read_text())["state"] == "done"
+    again = ptb(*run_args(tiny_model, runs))  # a finished trial is never run twice
+    assert again.returncode == 0 and "started" not in again.stdout and "noop" in again.stdout
     status = json.loads(ptb("status", "--runs-dir", str(runs), "--json").stdout)
     assert [row["phase"] for row in status] == ["done"]
     board = json.loads(ptb("leaderboard", "--runs-dir", str(runs), "--json").stdout)

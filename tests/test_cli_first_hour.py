@@ -19,9 +19,9 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from posttrainbench.cli import app, print_error
-from posttrainbench.cli._app import nearest_runs_dir
 from posttrainbench.errors import UserError
 from posttrainbench.results import ResultStore, TrialResult
+from posttrainbench.runs import RunsLayout
 from posttrainbench.trial import index_path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -86,7 +86,7 @@ def test_commands_find_the_nearest_runs_folder_like_git(
     project: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(project / "sub" / "deeper")
-    assert nearest_runs_dir() == project / "runs"
+    assert RunsLayout.nearest().root == project / "runs"
     result = runner.invoke(app, ["leaderboard"])
     assert result.exit_code == 0, result.output
     assert result.output.index("reference") < result.output.index("noop")

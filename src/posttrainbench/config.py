@@ -35,6 +35,7 @@ from posttrainbench._registry import Registry
 from posttrainbench.agents import split_agent
 from posttrainbench.errors import UserError
 from posttrainbench.judge import JudgeSettings
+from posttrainbench.runs import RunsLayout
 from posttrainbench.sandbox.limits import LimitSettings
 from posttrainbench.sandbox.network import NetworkMode, NetworkPolicy
 from posttrainbench.trial import TrialSpec
@@ -184,7 +185,7 @@ class LoadedExperiment(BaseModel):
     @property
     def experiment_dir(self) -> Path:
         """Where the trials of this experiment live."""
-        return self.runs_root / self.config.name
+        return RunsLayout(self.runs_root).experiment_dir(self.config.name)
 
     def trial_specs(self) -> list[TrialSpec]:
         """Every trial of the matrix, in a stable order (ids are deterministic)."""

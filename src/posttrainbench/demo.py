@@ -88,7 +88,7 @@ def run_demo(
 ) -> DemoRun:
     """Build the tiny base model (once) and run (or reuse) one trial per demo agent."""
     from posttrainbench._hf_quiet import quiet_transformers
-    from posttrainbench.executors import run_local
+    from posttrainbench.executors import run_trials
     from posttrainbench.testing import build_tiny_model
     from posttrainbench.trial import trial_dir
 
@@ -101,7 +101,7 @@ def run_demo(
     reused = [s.trial_id for s in specs if (trial_dir(runs_dir, s) / "result.json").is_file()]
     for trial_id in reused:
         log(f"{trial_id}: already done, showing its recorded result")
-    results = run_local(specs, runs_dir, log=log, echo_agent=True)
+    results = run_trials(specs, runs_dir, log=log, echo_agent=True)
     return DemoRun(results=results, reused=reused)
 
 

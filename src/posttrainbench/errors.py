@@ -1,6 +1,6 @@
 """Errors a user can cause and fix, as opposed to internal bugs (which still raise)."""
 
-__all__ = ["UserError"]
+__all__ = ["TrialFailed", "UserError"]
 
 
 class UserError(Exception):
@@ -8,3 +8,15 @@ class UserError(Exception):
 
     The CLI prints the message (no traceback) and exits with a non-zero code.
     """
+
+
+class TrialFailed(Exception):
+    """A trial run in its own process ended without a result, not on a user error.
+
+    The CLI names the trial and its output, and exits as the trial's process did.
+    """
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+        """How the trial's process ended: its exit code, or minus the signal that killed it."""

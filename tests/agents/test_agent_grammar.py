@@ -6,10 +6,11 @@ import re
 
 import pytest
 
-from posttrainbench.agents import AGENTS, CliAgent, get_agent, join_agent, split_agent
+from posttrainbench.agents import AGENTS, CliAgent, get_agent, split_agent
 from posttrainbench.agents.builtin import CommandAgent
 from posttrainbench.config import load_experiment
 from posttrainbench.errors import UserError
+from posttrainbench.runs import agent_label
 
 # (agent string, name, model (None: the CLI's default), effort, continue minutes, base_url)
 VALID = [
@@ -110,7 +111,7 @@ def test_valid_agent_strings(
     assert isinstance(agent, CliAgent)
     assert (agent.options.model, agent.options.effort) == (model, effort)
     assert (agent.options.continue_min, agent.options.base_url) == (minutes, base_url)
-    assert split_agent(join_agent(parsed_name, config)) == (parsed_name, config)
+    assert split_agent(agent_label(parsed_name, config)) == (parsed_name, config)
 
 
 @pytest.mark.parametrize(("text", "message"), INVALID)

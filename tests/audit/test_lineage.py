@@ -224,6 +224,41 @@ def test_block_streaming_matches_whole_tensor_arithmetic(
         assert math.isclose(tensor.reference_norm, float(y.norm()), rel_tol=1e-5)
 
 
+def test_threaded_pass_equals_the_one_thread_pass(
+    scenarios: LineageScenarios, tmp_path: Path
+) -> None:
+    """Threads share the files but not the buffers; sums are added in task order."""
+    import torch
+    from safetensors.torch import load_file
+
+    bf16 = save_variant(scenarios.honest, tmp_path / "bf16", dtype=torch.bfloat16)
+    results = []
+    for workers in (1, 4):
+        with (
+            SafetensorsCheckpoint(bf16) as a,
+            SafetensorsCheckpoint(scenarios.base) as b,
+            SafetensorsCheckpoint(scenarios.instruct) as c,
+        ):
+            results.append(
+                compare_sources(
+                    a,
+                    [b, c],
+                    target_label="a",
+                    reference_labels=["b", "c"],
+                    block_elements=64,  # many tasks per tensor, run out of order
+                    workers=workers,
+                )
+            )
+    assert results[0] == results[1]
+    first, base = (
+        load_file(bf16 / "model.safetensors"),
+        load_file(scenarios.base / "model.safetensors"),
+    )
+    for tensor in results[1][0].tensors:
+        x, y = first[tensor.name].float(), base[tensor.name].float()
+        assert math.isclose(tensor.distance, float((x - y).norm()), rel_tol=1e-4, abs_tol=1e-6)
+
+
 def test_on_the_fly_merge_equals_peft_merge(scenarios: LineageScenarios, tmp_path: Path) -> None:
     from peft import PeftModel
     from safetensors.torch import save_file

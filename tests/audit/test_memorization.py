@@ -15,6 +15,7 @@ from posttrainbench.audit.memorization import (
     MemorizationSettings,
     memorization_findings,
     paired_gain_test,
+    twin_sets,
 )
 from posttrainbench.benchmarks import TestItem as Item
 from posttrainbench.benchmarks import TwinPair, arith, get_benchmark
@@ -55,13 +56,30 @@ def arith_pairs() -> list[TwinPair]:
 
 
 @pytest.fixture(scope="session")
+def arith_twin_sets() -> list[list[TwinPair]]:
+    return twin_sets(get_benchmark("arith-mini"), 0, SETTINGS)
+
+
+def test_a_small_test_set_gets_several_twins_per_item_within_the_budget() -> None:
+    sets = twin_sets(get_benchmark("arith-mini"), 0, SETTINGS)
+    assert len(sets) == SETTINGS.max_twins
+    assert all([p.verbatim for p in s] == [p.verbatim for p in sets[0]] for s in sets)
+    assert len({tuple(p.twin.question for p in s) for s in sets}) == len(sets)  # fresh draws
+    assert SETTINGS.twins_per_item(1319) == 1
+    assert SETTINGS.twins_per_item(200) == SETTINGS.max_twins
+
+
+@pytest.fixture(scope="session")
 def outcomes(
-    tiny_model: Path, trained: dict[str, Path], arith_pairs: list[TwinPair]
+    tiny_model: Path, trained: dict[str, Path], arith_twin_sets: list[list[TwinPair]]
 ) -> dict[str, tuple[list[str], float, float]]:
-    """Severity list, mean gap and p-value of the test for each trained model."""
+    """Severity list, mean gap and p-value of the test (all twin sets) per trained model."""
     result = {}
+    pairs, *more = arith_twin_sets
     for name, model in trained.items():
-        findings, numbers = memorization_findings(tiny_model, model, arith_pairs, SETTINGS)
+        findings, numbers = memorization_findings(
+            tiny_model, model, pairs, SETTINGS, more_twins=more
+        )
         result[name] = ([f.severity for f in findings], numbers.effect, numbers.p_value)
     return result
 

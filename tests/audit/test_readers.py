@@ -215,7 +215,57 @@ def test_what_cannot_be_read_is_listed_and_the_coverage_is_stated(
     assert stated.evidence["files"] == sum(p.is_file() for p in context.workspace.rglob("*"))
     warning = [f for f in findings if f.severity == "warning"]
     assert warning and "could not be read" in warning[0].message
-    assert "No file contains" in stated.message and "not read" in stated.message
+    assert "not everything" in stated.message and "not read" in stated.message
+
+
+def test_a_clean_report_lists_exactly_what_was_not_scanned(
+    make_context: MakeContext, tmp_path: Path
+) -> None:
+    """Over the size cap, a FIFO, a link out, an encrypted member: each listed, and said."""
+    import os
+
+    from posttrainbench.audit import AuditSettings
+
+    context = make_context(settings=AuditSettings(max_file_bytes=16384))
+    workspace = context.workspace
+    (workspace / "big.txt").write_text("allowed training text, nothing else. " * 1200)
+    os.mkfifo(workspace / "pipe")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not in the workspace")
+    (workspace / "elsewhere.txt").symlink_to(outside)
+    locked = bytearray(_zip({"a.txt": b"hello"}))
+    for flags in (6, locked.index(b"PK\x01\x02") + 8):  # local and central headers
+        locked[flags] |= 0x01  # the "encrypted" bit
+    (workspace / "locked.zip").write_bytes(bytes(locked))
+    stated = coverage(contamination(context))
+    not_read = {str(entry["file"]) for entry in stated.evidence["not_read"]}  # type: ignore[index, union-attr]
+    partly = {str(entry["file"]) for entry in stated.evidence["partly_read"]}  # type: ignore[index, union-attr]
+    assert not_read == {"pipe", "elsewhere.txt", "locked.zip!a.txt"}
+    assert partly == {"big.txt"}
+    assert stated.evidence["files"] == sum(
+        p.is_file() and not p.is_symlink() for p in workspace.rglob("*")
+    )
+    assert not stated.message.startswith("No file contains")
+    assert "not everything" in stated.message
+    assert "3 files or members not read, 1 read in part" in stated.message
+    complete = make_context()
+    for path in (workspace / "pipe", workspace / "elsewhere.txt", workspace / "locked.zip"):
+        path.unlink()
+    (workspace / "big.txt").unlink()
+    assert coverage(contamination(complete)).message.startswith("No file contains any of the 3")
+
+
+def test_git_objects_are_opened(make_context: MakeContext, gsm_items: list[Item]) -> None:
+    """A zlib stream (a git object) in a folder once skipped by name is read."""
+    import zlib
+
+    context = make_context()
+    objects = context.workspace / ".git" / "objects" / "ab"
+    objects.mkdir(parents=True)
+    blob = b"blob 999\x00" + _jsonl(gsm_items)
+    (objects / "cdef0123").write_bytes(zlib.compress(blob))
+    findings = contamination(context)
+    assert flagged_files(findings) == {".git/objects/ab/cdef0123"}
 
 
 def test_agent_tmp_home_and_the_journal_are_scanned(

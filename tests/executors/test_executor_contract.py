@@ -3,7 +3,8 @@
 The executor below lives in a module of its own, outside the package, and is named in the
 experiment file by its ``module:Class`` path: nothing in config or the experiment code
 knows it, yet its settings are validated with file and line, ``ptb run``/``status``/
-``cancel`` go through it, and it sees the judge's variables.
+``cancel`` go through it, and it sees the judge's variables. Trials given one by one (as
+``ptb run --agent`` gives them) reach it by the same path.
 """
 
 from __future__ import annotations
@@ -15,8 +16,14 @@ from pathlib import Path
 import pytest
 
 from posttrainbench.config import load_experiment
-from posttrainbench.errors import UserError
-from posttrainbench.executors import cancel_experiment, experiment_status, submit_experiment
+from posttrainbench.errors import TrialFailed, UserError
+from posttrainbench.executors import (
+    cancel_experiment,
+    experiment_status,
+    run_trials,
+    submit_experiment,
+)
+from posttrainbench.trial import TrialSpec
 
 LEDGER_EXECUTOR = '''
 from pathlib import Path
@@ -45,6 +52,7 @@ class LedgerExecutor(Executor):
             "trials": [spec.trial_id for spec in self.specs],
             "judge_model": self.extra_env.get("PTB_JUDGE_MODEL"),
             "wait": wait,
+            "watch": self.watch,
         }))
 
     def refresh(self) -> None:
@@ -55,6 +63,16 @@ class LedgerExecutor(Executor):
     def cancel(cls, experiment_dir: Path) -> list[str]:
         ledger = json.loads((experiment_dir / "ledger.json").read_text())
         return list(ledger["trials"])
+
+
+class DefaultLedgerSettings(LedgerSettings):
+    label: str = "one by one"
+
+
+class DefaultLedgerExecutor(LedgerExecutor):
+    """The same, with settings that all have defaults (usable without an experiment file)."""
+
+    settings_model = DefaultLedgerSettings
 '''
 
 
@@ -106,6 +124,28 @@ def test_its_settings_are_validated_with_file_and_line(tmp_path: Path, ledger_mo
     message = str(error.value)
     assert "exp.toml:11: executor.lable: Extra inputs are not permitted" in message
     assert "exp.toml:9: executor.label: Field required" in message
+
+
+def test_trials_given_one_by_one_go_through_the_named_executor(
+    tiny_model: Path, tmp_path: Path, ledger_module: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PTB_JUDGE_MODEL", "judge-9")
+    specs = [
+        TrialSpec(
+            agent="noop", model=str(tiny_model), benchmark="arith-mini", hours=0.1, replicate=r
+        )
+        for r in (1, 2)
+    ]
+    runs = tmp_path / "runs"
+    with pytest.raises(UserError, match=r"needs settings \(label\)"):
+        run_trials(specs, runs, executor=ledger_module, log=lambda _: None)
+    executor = ledger_module.replace("LedgerExecutor", "DefaultLedgerExecutor")
+    with pytest.raises(TrialFailed, match=f"trial {specs[0].trial_id} did not finish"):
+        run_trials(specs, runs, executor=executor, log=lambda _: None)
+    ledger = json.loads((runs / "default" / "ledger.json").read_text())
+    assert ledger["trials"] == [spec.trial_id for spec in specs]
+    assert ledger["label"] == "one by one" and ledger["watch"] is True
+    assert ledger["judge_model"] == "judge-9"  # the judge's settings reach it as from a file
 
 
 def test_an_unknown_executor_type_lists_the_known_ones(tmp_path: Path) -> None:

@@ -126,10 +126,14 @@ def run_trial(
     )
     stdout, stderr = harness.communicate(timeout=280)
     assert harness.returncode == -signal.SIGKILL, stdout + stderr
-    # This harness's namespaces (named after its pid) are gone; other runs' are not ours.
+    # This harness's namespaces (named after the pid of the queue's worker that ran the
+    # trial) are gone; other runs' are not ours.
+    (trial,) = [path for path in (runs_root / "default").iterdir() if path.name != "_executor"]
+    worker = json.loads(
+        (runs_root / "default" / "_executor" / "jobs" / f"{trial.name}.json").read_text()
+    )["pid"]
     namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    assert not re.search(rf"^ptb-{harness.pid}-\d+", namespaces, re.MULTILINE), namespaces
-    (trial,) = [path for path in (runs_root / "default").iterdir() if path.is_dir()]
+    assert not re.search(rf"^ptb-{worker}-\d+", namespaces, re.MULTILINE), namespaces
     return TrialPaths(trial)
 
 

@@ -9,7 +9,6 @@ from typer.testing import CliRunner
 from posttrainbench.cli import app
 from posttrainbench.results import TrialFiles, aggregate, build_site, resolve_weights
 from posttrainbench.results.site import trial_page_name
-from posttrainbench.web import trial_files
 
 from .conftest import FLAGGED_ID, HOSTILE, Experiment, OpenPage
 
@@ -88,8 +87,8 @@ def test_trial_without_run_dir_still_gets_a_page(experiment: Experiment, tmp_pat
     assert "No run directory" in page and "50.0" in page
 
 
-def test_files_of_maps_the_run_layout(experiment: Experiment) -> None:
-    files = trial_files(experiment.run_dir(FLAGGED_ID).root)
+def test_the_pages_read_the_files_the_run_layout_names(experiment: Experiment) -> None:
+    files = experiment.run_dir(FLAGGED_ID)
     assert isinstance(files, TrialFiles)
     assert files.trace.exists() and files.monitor.exists() and files.audit.exists()
 

@@ -25,7 +25,7 @@ baseline rows ``baseline-zero-shot``, ``baseline-few-shot[:k=N]``, ``baseline-in
 Install the CLIs with ``ptb agents install NAME``; ``ptb doctor`` shows what is ready.
 """
 
-from posttrainbench.agents._options import join_agent, split_agent
+from posttrainbench.agents._options import split_agent
 from posttrainbench.agents.base import Agent, AgentContext, AgentFactory, AgentInvocation
 from posttrainbench.agents.cli import AuthMode, CliAgent, CliScaffold
 from posttrainbench.agents.parsers import parse_stream
@@ -45,7 +45,6 @@ __all__ = [
     "CliScaffold",
     "Trajectory",
     "get_agent",
-    "join_agent",
     "parse_stream",
     "split_agent",
 ]

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl
 
 from posttrainbench.errors import UserError
 
-__all__ = ["CliOptions", "join_agent", "parse_options", "split_agent"]
+__all__ = ["CliOptions", "parse_options", "split_agent"]
 
 _KEYS = ("effort", "continue", "auth", "base_url", "max_resumes")
 
@@ -53,13 +53,6 @@ def split_agent(text: str) -> tuple[str, str]:
         )
     rest = text[cut:]
     return name, rest[1:] if rest.startswith(":") else rest
-
-
-def join_agent(name: str, config: str) -> str:
-    """The ``--agent`` string of ``(name, config)``: the inverse of :func:`split_agent`."""
-    if not config:
-        return name
-    return f"{name}{config}" if config.startswith("?") else f"{name}:{config}"
 
 
 def parse_options(scaffold: str, config: str, efforts: tuple[str, ...]) -> CliOptions:

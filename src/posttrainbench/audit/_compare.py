@@ -3,14 +3,21 @@
 The target is read once, block by block; each block is compared with the same rows of
 every reference whose tensor has the same shape, so checking a submission against the
 base and any number of candidates costs one read of the submission.
+
+The pass is cut into tasks of a few consecutive blocks that a pool of threads runs (file
+reads and torch kernels release the GIL, so one thread reads while another computes);
+each task's sums are added in task order, so the result does not depend on the number of
+threads or their timing.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import os
 import statistics
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -21,7 +28,13 @@ from posttrainbench.audit._tensors import BLOCK_ELEMENTS, TensorSource, row_bloc
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["Comparison", "ShapeMismatch", "TensorDistance", "compare_sources"]
+__all__ = ["Comparison", "ShapeMismatch", "TensorDistance", "compare_sources", "default_workers"]
+
+TASK_BLOCKS = 16
+"""Blocks per task of the threaded pass (16 blocks of 1M elements: 32 MB of bf16): enough
+work that handing tasks out costs nothing, small enough that the largest tensor (a
+150k-token embedding is ~400M elements) spreads over every thread."""
+_MAX_WORKERS = 8
 
 
 class TensorDistance(BaseModel):
@@ -158,6 +171,7 @@ def compare_sources(
     target_label: str,
     reference_labels: Sequence[str],
     block_elements: int = BLOCK_ELEMENTS,
+    workers: int | None = None,
 ) -> list[Comparison]:
     """Compare ``target`` with each reference, reading ``target`` once.
 
@@ -166,15 +180,31 @@ def compare_sources(
         references: The checkpoints compared with (``b``); norms are theirs.
         target_label: Path or name recorded as ``a``.
         reference_labels: Paths or names recorded as ``b``, one per reference.
-        block_elements: Elements read per block (the memory bound).
+        block_elements: Elements read per block (the memory bound, per thread).
+        workers: Threads of the pass (default :func:`default_workers`); one when a source
+            does not support concurrent reads.
 
     Returns:
         One :class:`Comparison` per reference, in order, with ``a`` = the target.
     """
     plans = [_plan(target, reference) for reference in references]
-    with _one_thread():
-        for name in sorted(set().union(*(plan.shared for plan in plans))) if plans else []:
-            _compare_tensor(target, name, [p for p in plans if name in p.shared], block_elements)
+    names = sorted(set().union(*(plan.shared for plan in plans))) if plans else []
+    threads = workers or default_workers()
+    if not all(source.concurrent_reads for source in (target, *references)):
+        threads = 1
+    totals = _squared_sums(target, plans, names, block_elements, threads)
+    for name in names:
+        shape = list(target.info(name).shape)
+        active = [plans[i] for i, plan in enumerate(plans) if name in plan.shared]
+        for plan, (diff_sq, norm_sq) in zip(active, totals[name], strict=True):
+            plan.tensors.append(
+                TensorDistance(
+                    name=name,
+                    shape=shape,
+                    distance=math.sqrt(diff_sq),
+                    reference_norm=math.sqrt(norm_sq),
+                )
+            )
     return [
         Comparison(
             a=target_label,
@@ -186,6 +216,71 @@ def compare_sources(
         )
         for plan, label in zip(plans, reference_labels, strict=True)
     ]
+
+
+def _squared_sums(
+    target: TensorSource,
+    plans: list[_Plan],
+    names: list[str],
+    block_elements: int,
+    threads: int,
+) -> dict[str, list[list[float]]]:
+    """Tensor name -> ``[||a - b||², ||b||²]`` per plan sharing it, summed in task order."""
+    tasks = [
+        _Task(name, blocks, tuple(i for i, plan in enumerate(plans) if name in plan.shared))
+        for name in names
+        for blocks in _task_blocks(target.info(name).shape, block_elements)
+    ]
+    totals: dict[str, list[list[float]]] = {}
+    with _one_thread(), _mapper(threads) as mapper:
+        results = mapper(lambda task: _task_sums(target, plans, task), tasks)
+        for task, sums in zip(tasks, results, strict=True):
+            total = totals.setdefault(task.name, [[0.0, 0.0] for _ in task.plans])
+            for running, (diff_sq, norm_sq) in zip(total, sums, strict=True):
+                running[0] += diff_sq
+                running[1] += norm_sq
+    return totals
+
+
+def default_workers() -> int:
+    """Threads of the distance pass: the CPUs this process may run on, at most 8."""
+    return max(1, min(_MAX_WORKERS, len(os.sched_getaffinity(0))))
+
+
+@dataclass(frozen=True)
+class _Task:
+    """Consecutive row blocks of one tensor, compared with the references in ``plans``."""
+
+    name: str
+    blocks: tuple[range, ...]
+    plans: tuple[int, ...]
+    """Indexes of the plans (references) that share this tensor."""
+
+
+def _task_blocks(shape: tuple[int, ...], block_elements: int) -> Iterator[tuple[range, ...]]:
+    blocks = list(row_blocks(shape, block_elements))
+    for begin in range(0, len(blocks), TASK_BLOCKS):
+        yield tuple(blocks[begin : begin + TASK_BLOCKS])
+
+
+_Mapper = Callable[
+    [Callable[[_Task], list[tuple[float, float]]], Iterable[_Task]],
+    Iterator[list[tuple[float, float]]],
+]
+
+
+@contextlib.contextmanager
+def _mapper(threads: int) -> Iterator[_Mapper]:
+    """``map`` on this thread, or an ordered map over a pool of ``threads`` threads."""
+    if threads <= 1:
+        yield map
+        return
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="ptb-lineage")
+    try:
+        yield pool.map
+    finally:
+        # On an error (an unreadable shard) the queued tasks are dropped, not run.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 @contextlib.contextmanager
@@ -206,28 +301,17 @@ def _one_thread() -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
-def _compare_tensor(
-    target: TensorSource, name: str, active: list[_Plan], block_elements: int
-) -> None:
-    """Add the distances of tensor ``name`` to each plan in ``active``."""
-    shape = target.info(name).shape
-    squares = [[0.0, 0.0] for _ in active]
-    for block in row_blocks(shape, block_elements):
-        rows = target.read_rows(name, block.start, block.stop)
-        for plan, sums in zip(active, squares, strict=True):
-            reference_rows = plan.reference.read_rows(name, block.start, block.stop)
+def _task_sums(target: TensorSource, plans: list[_Plan], task: _Task) -> list[tuple[float, float]]:
+    """``(||a - b||², ||b||²)`` over the task's rows, for each of its references."""
+    sums = [[0.0, 0.0] for _ in task.plans]
+    for block in task.blocks:
+        rows = target.read_rows(task.name, block.start, block.stop)
+        for index, running in zip(task.plans, sums, strict=True):
+            reference_rows = plans[index].reference.read_rows(task.name, block.start, block.stop)
             diff, norm = _block_norms(rows, reference_rows)
-            sums[0] += diff**2
-            sums[1] += norm**2
-    for plan, (diff_sq, norm_sq) in zip(active, squares, strict=True):
-        plan.tensors.append(
-            TensorDistance(
-                name=name,
-                shape=list(shape),
-                distance=math.sqrt(diff_sq),
-                reference_norm=math.sqrt(norm_sq),
-            )
-        )
+            running[0] += diff**2
+            running[1] += norm**2
+    return [(diff_sq, norm_sq) for diff_sq, norm_sq in sums]
 
 
 def _block_norms(rows: torch.Tensor, reference_rows: torch.Tensor) -> tuple[float, float]:
@@ -244,8 +328,10 @@ def _block_norms(rows: torch.Tensor, reference_rows: torch.Tensor) -> tuple[floa
     native = (torch.bfloat16, torch.float32, torch.float64)
     if rows.dtype != reference_rows.dtype or rows.dtype not in native:
         rows, reference_rows = rows.float(), reference_rows.float()
-    diff = float(torch.linalg.vector_norm(rows - reference_rows))
-    return diff, float(torch.linalg.vector_norm(reference_rows))
+    norm = float(torch.linalg.vector_norm(reference_rows))
+    if torch.equal(rows, reference_rows):  # frozen or copied rows: no difference to take
+        return 0.0, norm
+    return float(torch.linalg.vector_norm(rows - reference_rows)), norm
 
 
 def _plan(target: TensorSource, reference: TensorSource) -> _Plan:

@@ -20,9 +20,11 @@ import io
 import pickletools
 import re
 import urllib.parse
+import zlib
 from collections.abc import Iterator
+from typing import IO
 
-__all__ = ["literal_decodings", "pickle_strings", "printable_strings"]
+__all__ = ["ZlibStream", "is_zlib", "literal_decodings", "pickle_strings", "printable_strings"]
 
 MIN_LITERAL = 24
 """Literals shorter than this are not decoded: they cannot hide a test item."""
@@ -162,3 +164,40 @@ def _rot(text: str, shift: int) -> str:
 
 _LOWER = "abcdefghijklmnopqrstuvwxyz"
 _ROTATIONS = [str.maketrans(_LOWER, _LOWER[k:] + _LOWER[:k]) for k in range(26)]
+
+
+def is_zlib(head: bytes) -> bool:
+    """A raw zlib stream (git objects, PDF and PNG data) by its two-byte header."""
+    return len(head) > 2 and head[0] == 0x78 and head[1] in (0x01, 0x5E, 0x9C, 0xDA)
+
+
+class ZlibStream(io.RawIOBase):
+    """A readable file over a zlib-compressed file (the stdlib has gzip's, not zlib's)."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self._inflate = zlib.decompressobj()
+        self._pending = b""
+
+    def readable(self) -> bool:
+        """Always readable."""
+        return True
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
+        """Decompressed bytes into ``buffer``; 0 at the end of the stream."""
+        while not self._pending and not self._inflate.eof:
+            chunk = self._raw.read(1 << 16)
+            if not chunk:
+                break
+            self._pending = self._inflate.decompress(chunk, 1 << 20)
+            while self._inflate.unconsumed_tail and len(self._pending) < 1 << 20:
+                self._pending += self._inflate.decompress(self._inflate.unconsumed_tail, 1 << 20)
+        count = min(len(buffer), len(self._pending))
+        buffer[:count] = self._pending[:count]
+        self._pending = self._pending[count:]
+        return count
+
+    def close(self) -> None:
+        """Close the compressed file too."""
+        self._raw.close()
+        super().close()

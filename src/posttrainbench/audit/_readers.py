@@ -4,8 +4,8 @@ Formats are sniffed from magic bytes, never from the file name (an agent may ren
 Parquet file ``notes.txt``). What is opened, recursively up to ``Limits.depth``:
 
 * archives: zip (also ``.npz``, torch ``.pt``/``.bin``), tar (any compression);
-* compressed streams: gzip, bzip2, xz/lzma, zstd (when the ``zstandard`` module is
-  installed; else the file is reported as not read);
+* compressed streams: gzip, bzip2, xz/lzma, zlib (git objects), zstd (when the
+  ``zstandard`` module is installed; else the file is reported as not read);
 * databases and tables: SQLite (every column of every table), Parquet, Arrow IPC and
   Feather (every non-numeric column);
 * safetensors: the header and every non-float tensor (float tensors are weights, left to
@@ -37,7 +37,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from posttrainbench.audit._decode import literal_decodings, pickle_strings, printable_strings
+from posttrainbench.audit._decode import (
+    ZlibStream,
+    is_zlib,
+    literal_decodings,
+    pickle_strings,
+    printable_strings,
+)
 
 __all__ = ["Coverage", "Limits", "read_file"]
 
@@ -131,6 +137,8 @@ def _kind(blob: _Blob, head: bytes) -> str:
     for magic, name in _COMPRESSED.items():
         if head.startswith(magic):
             return name
+    if is_zlib(head):
+        return "zlib"
     if head.startswith(b"SQLite format 3\x00"):
         return "sqlite"
     if head.startswith(b"PAR1"):
@@ -180,10 +188,11 @@ class _NotRead(Exception):
     """A container the scan cannot open (the message says why)."""
 
 
-def _take(budget: list[int], wanted: int) -> int:
-    granted = max(0, min(budget[0], wanted))
-    budget[0] -= granted
-    return granted
+def _read(handle: IO[bytes], budget: list[int], wanted: int) -> bytes:
+    """Up to ``wanted`` bytes of ``handle`` within the budget, charged what was read."""
+    data = handle.read(max(0, min(budget[0], wanted)))
+    budget[0] -= len(data)
+    return data
 
 
 def _text(
@@ -193,7 +202,7 @@ def _text(
     whole: list[bytes] | None = []
     kept = 0
     with blob.opener() as handle:
-        while block := handle.read(_take(budget, _BLOCK)):
+        while block := _read(handle, budget, _BLOCK):
             coverage.bytes_read += len(block)
             kept += len(block)
             if whole is not None:
@@ -213,9 +222,8 @@ def _text(
 def _binary(
     blob: _Blob, coverage: Coverage, limits: Limits, budget: list[int], depth: int
 ) -> Iterator[bytes]:
-    wanted = _take(budget, limits.max_binary_bytes)
     with blob.opener() as handle:
-        data = handle.read(wanted)
+        data = _read(handle, budget, limits.max_binary_bytes)
         more = bool(handle.read(1))
     coverage.bytes_read += len(data)
     if more:
@@ -236,9 +244,8 @@ def _pickle(
 
 
 def _whole(blob: _Blob, coverage: Coverage, limits: Limits, budget: list[int]) -> bytes:
-    wanted = _take(budget, limits.max_member_bytes)
     with blob.opener() as handle:
-        data = handle.read(wanted)
+        data = _read(handle, budget, limits.max_member_bytes)
         if handle.read(1):
             coverage.partly_read.append((blob.label, f"only the first {len(data)} bytes read"))
     coverage.bytes_read += len(data)
@@ -269,7 +276,7 @@ def _zip(
                 continue
             try:
                 with archive.open(info) as member:
-                    data = member.read(_take(budget, limits.max_member_bytes))
+                    data = _read(member, budget, limits.max_member_bytes)
             except (zipfile.BadZipFile, NotImplementedError, OSError, EOFError) as error:
                 coverage.not_read.append((label, f"cannot extract: {error}"))
                 continue
@@ -291,7 +298,7 @@ def _tar(
             member = archive.extractfile(info)
             if member is None:
                 continue
-            data = member.read(_take(budget, limits.max_member_bytes))
+            data = _read(member, budget, limits.max_member_bytes)
             if len(data) < info.size:
                 coverage.partly_read.append((label, f"first {len(data)} bytes only"))
             coverage.bytes_read += len(data)
@@ -305,6 +312,8 @@ def _decompressor(kind: str) -> Callable[[IO[bytes]], IO[bytes]]:
         return lambda raw: bz2.BZ2File(raw)
     if kind in ("xz", "lzma"):
         return lambda raw: lzma.LZMAFile(raw)
+    if kind == "zlib":
+        return lambda raw: io.BufferedReader(ZlibStream(raw))
     try:
         import zstandard
     except ImportError as error:
@@ -469,7 +478,7 @@ def _safetensors(
                 coverage.weights_not_scanned += int(end) - int(begin)
                 continue
             handle.seek(start + int(begin))
-            data = handle.read(_take(budget, min(int(end) - int(begin), limits.max_member_bytes)))
+            data = _read(handle, budget, min(int(end) - int(begin), limits.max_member_bytes))
             coverage.bytes_read += len(data)
             yield b"\n".join(printable_strings(data))
 
@@ -486,5 +495,5 @@ _HANDLERS: dict[str, _Handler] = {
     "parquet": _table,
     "arrow": _table,
     "safetensors": _safetensors,
-    **{kind: _compressed(kind) for kind in set(_COMPRESSED.values())},
+    **{kind: _compressed(kind) for kind in {*_COMPRESSED.values(), "zlib"}},
 }

@@ -13,10 +13,11 @@ regular files are opened, never a FIFO or a device that could block or never end
 
 from __future__ import annotations
 
-import io
 import json
 import math
+import os
 import struct
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +99,10 @@ class TensorSource:
     Subclasses provide the tensor table and the reads; ``resolve`` handles tied heads.
     """
 
+    concurrent_reads: bool = False
+    """Whether several threads may call :meth:`read_rows` at once (each getting its own
+    buffer); the distance pass runs on several threads only over such sources."""
+
     def names(self) -> list[str]:
         """Names of the tensors stored, sorted."""
         raise NotImplementedError
@@ -153,6 +158,10 @@ def row_blocks(shape: tuple[int, ...], block_elements: int = BLOCK_ELEMENTS) -> 
 class SafetensorsCheckpoint(TensorSource):
     """A checkpoint directory: one ``*.safetensors`` file, several, or an indexed shard set."""
 
+    concurrent_reads = True
+    """Reads are positional (``preadv``) into a per-thread buffer: threads never clobber
+    each other's rows."""
+
     def __init__(
         self,
         directory: Path,
@@ -165,8 +174,9 @@ class SafetensorsCheckpoint(TensorSource):
         except OSError as error:  # e.g. a folder the audit may not list
             raise CheckpointError(f"{directory}: cannot be read ({error})") from error
         self._names = sorted(self._tensors)
-        self._handles: dict[Path, io.FileIO] = {}
-        self._buffer = bytearray()  # grows to the largest block read
+        self._fds: dict[Path, int] = {}
+        self._lock = threading.Lock()
+        self._local = threading.local()  # one read buffer per thread
 
     def names(self) -> list[str]:
         """Names of the tensors stored, sorted."""
@@ -189,32 +199,35 @@ class SafetensorsCheckpoint(TensorSource):
         count = (stop - start) * row_bytes
         if count == 0:
             return torch.empty(0, dtype=torch.float32)
-        if count > len(self._buffer):
-            self._buffer = bytearray(count)
-        view = memoryview(self._buffer)[:count]
+        buffer: bytearray = getattr(self._local, "buffer", bytearray())
+        if count > len(buffer):
+            buffer = self._local.buffer = bytearray(count)  # grows to the largest block
+        view = memoryview(buffer)[:count]
+        offset, done = info.start + start * row_bytes, 0
         try:
-            handle = self._handle(info.file)
-            handle.seek(info.start + start * row_bytes)
-            complete = handle.readinto(view) == count
+            fd = self._fd(info.file)
+            # Unbuffered positional reads: straight into our buffer, no seek to share.
+            while done < count and (got := os.preadv(fd, [view[done:]], offset + done)):
+                done += got
         except OSError as error:
             raise CheckpointError(f"{info.file}: cannot be read ({error})") from error
-        if not complete:
+        if done != count:
             raise CheckpointError(f"{info.file}: truncated while reading tensor '{name}'")
         return torch.frombuffer(view, dtype=getattr(torch, torch_dtype_name))
 
     def close(self) -> None:
         """Close the shard files."""
-        for handle in self._handles.values():
-            handle.close()
-        self._handles.clear()
+        with self._lock:
+            for fd in self._fds.values():
+                os.close(fd)
+            self._fds.clear()
 
-    def _handle(self, file: Path) -> io.FileIO:
-        handle = self._handles.get(file)
-        if handle is None:
-            # Unbuffered: reads go straight into our buffer, with no extra copy.
-            handle = io.FileIO(file, "r")
-            self._handles[file] = handle
-        return handle
+    def _fd(self, file: Path) -> int:
+        with self._lock:
+            fd = self._fds.get(file)
+            if fd is None:
+                fd = self._fds[file] = os.open(file, os.O_RDONLY | os.O_CLOEXEC)
+            return fd
 
 
 def weight_files(directory: Path) -> list[Path]:

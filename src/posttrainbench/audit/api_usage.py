@@ -21,7 +21,7 @@ from pathlib import Path
 
 from pydantic import JsonValue
 
-from posttrainbench.audit._files import WEIGHT_SUFFIXES, relative, walk
+from posttrainbench.audit._files import NOT_AGENT_CODE_DIRS, WEIGHT_SUFFIXES, relative, walk
 from posttrainbench.audit.context import AuditContext
 from posttrainbench.audit.report import Finding, Severity
 from posttrainbench.sandbox.egress import EgressRecord, read_egress
@@ -74,7 +74,7 @@ _MAX_SCAN_BYTES = 1 << 28
 def api_usage(context: AuditContext) -> list[Finding]:
     """Hosted-LLM use and API-key reads in code, trace and egress log; honeytokens anywhere."""
     findings: list[Finding] = []
-    for entry in walk(context.workspace):
+    for entry in walk(context.workspace, skip=NOT_AGENT_CODE_DIRS):
         path = entry.path
         if path.suffix.lower() in _CODE_SUFFIXES and path.stat().st_size <= _MAX_CODE_BYTES:
             lines = path.read_text(encoding="utf-8", errors="replace").splitlines()

@@ -24,7 +24,7 @@ from pathlib import Path
 from pydantic import JsonValue
 
 from posttrainbench.audit._code_check import code_hits
-from posttrainbench.audit._files import relative, walk
+from posttrainbench.audit._files import NOT_AGENT_CODE_DIRS, relative, walk
 from posttrainbench.audit._index import TestIndex
 from posttrainbench.audit._readers import Coverage, Limits, read_file
 from posttrainbench.audit.context import AuditContext, AuditSettings
@@ -65,14 +65,20 @@ def contamination(context: AuditContext) -> list[Finding]:
     return findings
 
 
-def _sources(context: AuditContext) -> Iterator[tuple[list[str], Path]]:
-    """(names the agent saw, file to read) for every file of every folder it could write."""
+def _sources(context: AuditContext, coverage: Coverage) -> Iterator[tuple[list[str], Path]]:
+    """(names the agent saw, file to read) for every file of every folder it could write.
+
+    What the walk cannot read (special files, links leaving the folder) goes to
+    ``coverage.not_read``.
+    """
     trial_root = context.workspace.parent
     current: dict[str, int] = {}
     for root in (context.workspace, *context.writable_dirs):
-        for entry in walk(root):
+        unread: list[tuple[Path, str]] = []
+        for entry in walk(root, unread=unread):
             current[str(entry.path)] = entry.path.stat().st_size
             yield [_label(name, context) for name in entry.names], entry.path
+        coverage.not_read += [(_label(path, context), why) for path, why in unread]
     if context.journal is None:
         return
     by_hash: dict[str, list[str]] = {}
@@ -129,7 +135,7 @@ def _scan_files(context: AuditContext, index: TestIndex, coverage: Coverage) -> 
     evaluator_wrote = evaluate_outputs(context)
     limits = Limits(max_file_bytes=settings.max_file_bytes)
     items_seen: dict[str, list[JsonValue]] = {}
-    for names, path in _sources(context):
+    for names, path in _sources(context, coverage):
         scanner = index.scanner()
         for block in read_file(path, names[0], coverage, limits):
             scanner.feed(block)
@@ -192,20 +198,29 @@ def _coverage_findings(
         f"not read, {len(coverage.partly_read)} read in part (listed); float weights "
         "are left to lineage"
     )
-    message = (
-        f"Coverage: {summary}."
-        if flagged
-        else f"No file contains any of the {index.items} indexed test items: {summary}."
-    )
+    complete = not (coverage.not_read or coverage.partly_read)
+    if flagged:
+        message = f"Coverage: {summary}."
+    elif complete:
+        message = f"No file contains any of the {index.items} indexed test items: {summary}."
+    else:  # never claim more than was read
+        message = (
+            f"None of the {index.items} indexed test items is in what could be read, which is "
+            f"not everything: {summary}."
+        )
     findings = [Finding(detector=NAME, severity="info", message=message, evidence=evidence)]
-    if coverage.not_read:
-        shown = ", ".join(f"{name} ({why})" for name, why in coverage.not_read[:3])
+    if not complete:
+        gaps = [f"{name} ({why})" for name, why in coverage.not_read[:3]]
+        gaps += [f"{name} ({what})" for name, what in coverage.partly_read[:3]]
         findings.append(
             Finding(
                 detector=NAME,
                 severity="warning",
-                message=f"{len(coverage.not_read)} files or members could not be read: {shown}",
-                evidence={"not_read": evidence["not_read"]},
+                message=(
+                    f"{len(coverage.not_read)} files or members could not be read and "
+                    f"{len(coverage.partly_read)} were read only in part: {', '.join(gaps)}"
+                ),
+                evidence={"not_read": evidence["not_read"], "partly_read": evidence["partly_read"]},
             )
         )
     return findings
@@ -262,7 +277,7 @@ def _split_loads(context: AuditContext, corroborated: bool) -> list[Finding]:
     key = _ALNUM.sub("", context.benchmark.id.lower())
     given = set(context.given_files or {})
     findings: list[Finding] = []
-    for entry in walk(context.workspace):
+    for entry in walk(context.workspace, skip=NOT_AGENT_CODE_DIRS):
         path = entry.path
         if path.suffix.lower() not in _CODE_SUFFIXES or path.stat().st_size > 1 << 24:
             continue

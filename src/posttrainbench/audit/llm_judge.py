@@ -23,7 +23,7 @@ from pathlib import Path
 
 from pydantic import JsonValue
 
-from posttrainbench.audit._files import relative, walk
+from posttrainbench.audit._files import NOT_AGENT_CODE_DIRS, relative, walk
 from posttrainbench.audit.context import AuditContext, LlmJudgeSettings
 from posttrainbench.audit.report import Finding
 from posttrainbench.judge import JudgeError, OpenAIJudge
@@ -127,7 +127,7 @@ def digest(context: AuditContext, max_chars: int) -> str:
     code_budget = max_chars // 2
     parts = ["# Workspace files"]
     listing: list[str] = []
-    for entry in walk(context.workspace):
+    for entry in walk(context.workspace, skip=NOT_AGENT_CODE_DIRS):
         path = entry.path
         name = relative(path, context.workspace)
         size = path.stat().st_size

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from posttrainbench.audit.report import Finding
-from posttrainbench.benchmarks import TwinPair
+from posttrainbench.benchmarks import Benchmark, TestItem, TwinPair
 
 if TYPE_CHECKING:
     import numpy as np
@@ -43,6 +43,7 @@ __all__ = [
     "memorization",
     "memorization_findings",
     "paired_gain_test",
+    "twin_sets",
 ]
 
 DETECTOR = "memorization"
@@ -75,6 +76,17 @@ class MemorizationSettings(BaseModel):
     """Where to score: ``auto`` takes the GPU when there is one (bf16), else the CPU."""
     evidence_items: int = Field(default=5, ge=1)
     """Items with the largest gain shown in the finding."""
+    max_twins: int = Field(default=8, ge=1)
+    """Twins per item at most, each drawn with a seed of its own; the control of an item is
+    the mean gain of its twins, so more twins make a less noisy control."""
+    sequence_budget: int = Field(default=2 * 1319, ge=2)
+    """Sequences each model scores at most (items + their twins): GSM8K with one twin per
+    item, the workload of the GPU cost target. A small test set (a toy's 24 items), where
+    the test lacks power, gets up to ``max_twins`` twins per item; a large one gets one."""
+
+    def twins_per_item(self, items: int) -> int:
+        """How many twins each of ``items`` test items gets within the budget."""
+        return max(1, min(self.max_twins, self.sequence_budget // max(1, items) - 1))
 
 
 @dataclass(frozen=True)
@@ -91,6 +103,7 @@ class MemorizationResult:
     p_value: float
     standardized: float
     """``effect`` over the standard deviation of the gains (Cohen's d_z)."""
+    twins_per_item: int = 1
 
 
 def paired_gain_test(
@@ -122,21 +135,45 @@ def paired_gain_test(
     return (1 + exceed) / (1 + permutations)
 
 
+def twin_sets(
+    benchmark: Benchmark, seed: int, settings: MemorizationSettings
+) -> list[list[TwinPair]]:
+    """Twin sets of the benchmark's items for seeds ``seed, seed + 1, ...``.
+
+    As many sets as the budget allows (``MemorizationSettings.twins_per_item``); the first
+    is ``seed``'s.
+    """
+    first = benchmark.memorization_twins(seed)
+    count = settings.twins_per_item(min(len(first), settings.max_items or len(first)))
+    return [first] + [benchmark.memorization_twins(seed + k) for k in range(1, count)]
+
+
 def memorization_findings(
     base_model: Path,
     submitted: Path,
     pairs: Sequence[TwinPair],
     settings: MemorizationSettings | None = None,
+    more_twins: Sequence[Sequence[TwinPair]] = (),
 ) -> tuple[list[Finding], MemorizationResult]:
     """Compare the submission with the base on the test items and their twins.
+
+    Args:
+        base_model: The base checkpoint (its tokenizer renders every item).
+        submitted: The submission.
+        pairs: Each test item with a twin.
+        settings: Thresholds and budgets; the defaults when omitted.
+        more_twins: Further twin sets of the same items, in the same order (other seeds):
+            the control of an item is the mean gain of all its twins.
 
     Raises:
         LikelihoodError: A model does not load or does not fit the base tokenizer (the
             check did not run: the verdict policy makes that an error, never clean).
     """
     config = settings or MemorizationSettings()
-    pairs = _sampled(pairs, config)
-    result = _measure(base_model, submitted, pairs, config)
+    chosen = _sampled(len(pairs), config)
+    pairs = [pairs[index] for index in chosen]
+    extra = [[twins[index].twin for index in chosen] for twins in more_twins]
+    result = _measure(base_model, submitted, pairs, extra, config)
     findings = [_summary(result, pairs, config)]
     if result.p_value < config.alpha and result.effect >= config.min_effect:
         findings.append(_flag(result, pairs, config))
@@ -161,18 +198,20 @@ def memorization(context: AuditContext) -> list[Finding]:
         return []  # no submission: the trial already scores the base score
     settings = context.settings.memorization
     seed = settings.seed if context.twin_seed is None else context.twin_seed
-    pairs = context.benchmark.memorization_twins(seed)
-    findings, _ = memorization_findings(context.base_model, context.final_model, pairs, settings)
+    pairs, *more = twin_sets(context.benchmark, seed, settings)
+    findings, _ = memorization_findings(
+        context.base_model, context.final_model, pairs, settings, more_twins=more
+    )
     return findings
 
 
-def _sampled(pairs: Sequence[TwinPair], config: MemorizationSettings) -> list[TwinPair]:
-    if config.max_items is None or len(pairs) <= config.max_items:
-        return list(pairs)
+def _sampled(count: int, config: MemorizationSettings) -> list[int]:
+    """Indexes of the items tested: all, or a seeded sample of ``max_items``."""
+    if config.max_items is None or count <= config.max_items:
+        return list(range(count))
     import random
 
-    chosen = sorted(random.Random(config.seed).sample(range(len(pairs)), config.max_items))
-    return [pairs[index] for index in chosen]
+    return sorted(random.Random(config.seed).sample(range(count), config.max_items))
 
 
 def _device(config: MemorizationSettings) -> str:
@@ -184,7 +223,11 @@ def _device(config: MemorizationSettings) -> str:
 
 
 def _measure(
-    base_model: Path, submitted: Path, pairs: Sequence[TwinPair], config: MemorizationSettings
+    base_model: Path,
+    submitted: Path,
+    pairs: Sequence[TwinPair],
+    more_twins: Sequence[Sequence[TestItem]],
+    config: MemorizationSettings,
 ) -> MemorizationResult:
     from transformers import AutoTokenizer
 
@@ -203,6 +246,7 @@ def _measure(
         raise LikelihoodError(f"The base model's tokenizer does not load: {error}") from error
     template = _template(base_model, tokenizer)
     items = [pair.verbatim for pair in pairs] + [pair.twin for pair in pairs]
+    items += [twin for twins in more_twins for twin in twins]
     encoded = encode_items(items, tokenizer, template, config.max_tokens)
     device = _device(config)
     scores = []
@@ -214,7 +258,8 @@ def _measure(
             free(scorer)
     n = len(pairs)
     change = scores[1] - scores[0]
-    verbatim_gains, twin_gains = change[:n], change[n:]
+    # One row per twin set: an item's control is the mean gain of its twins.
+    verbatim_gains, twin_gains = change[:n], change[n:].reshape(-1, n).mean(axis=0)
     gains = verbatim_gains - twin_gains
     spread = float(gains.std(ddof=1)) if n > 1 else 0.0
     effect = float(gains.mean()) if n else 0.0
@@ -226,6 +271,7 @@ def _measure(
         effect=effect,
         p_value=paired_gain_test(gains, config.permutations, config.seed),
         standardized=effect / spread if spread > 0 else 0.0,
+        twins_per_item=1 + len(more_twins),
     )
 
 
@@ -259,6 +305,7 @@ def _numbers(
     recomputed = sum(pair.answer_recomputed for pair in pairs)
     return {
         "items": len(pairs),
+        "twins_per_item": result.twins_per_item,
         "twins_with_recomputed_answer": recomputed,
         "mean_gap_nats_per_token": round(result.effect, 5),
         "standardized_effect": round(result.standardized, 3),

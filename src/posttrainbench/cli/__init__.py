@@ -7,6 +7,8 @@ importing it here is what puts the commands on the command line.
 from __future__ import annotations
 
 import importlib
+import os
+import signal
 import sys
 
 import typer
@@ -15,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from posttrainbench.cli._app import app, err_console
-from posttrainbench.errors import UserError
+from posttrainbench.errors import TrialFailed, UserError
 
 __all__ = ["app", "main", "print_error"]
 
@@ -57,10 +59,28 @@ def print_error(error: UserError, console: Console = err_console) -> None:
     console.print(f"[bold red]Error:[/bold red] {escape(str(error))}")
 
 
+def _exit_as(code: int) -> None:
+    """Exit with ``code``; a negative one is the signal the trial's process died of."""
+    if code < 0:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        if -code != signal.SIGKILL:
+            signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    sys.exit(code)
+
+
 def main() -> None:
-    """Entry point: user errors become one clear message and exit code 2."""
+    """Entry point: user errors become one clear message and exit code 2.
+
+    A trial that ended without a result (a crash, a kill) makes ``ptb`` exit as the
+    trial's process did, after saying which trial and where its output is.
+    """
     try:
         app()
+    except TrialFailed as failed:
+        err_console.print(f"[bold red]Error:[/bold red] {escape(str(failed))}")
+        _exit_as(failed.exit_code)
     except UserError as error:
         print_error(error)
         sys.exit(2)

@@ -11,8 +11,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from posttrainbench.runs import RUNS_DIR_ENV, RUNS_DIR_NAME, RunsLayout
+
 __all__ = [
-    "RUNS_DIR_NAME",
     "AsJson",
     "Experiment",
     "RunsDir",
@@ -20,7 +21,6 @@ __all__ = [
     "console",
     "err_console",
     "log",
-    "nearest_runs_dir",
     "nothing_found",
     "split_agent",
 ]
@@ -46,38 +46,20 @@ def _console(*, stderr: bool = False) -> Console:
 console = _console()
 err_console = _console(stderr=True)
 
-RUNS_DIR_NAME = "runs"
-"""The runs folder's default name: looked up from the current folder upwards, like ``.git``."""
-
-
-def nearest_runs_dir(start: Path | None = None) -> Path:
-    """The nearest ``runs`` folder in ``start`` (default: the current folder) or above it.
-
-    Commands find their results the way git finds ``.git``: a ``ptb leaderboard`` run in any
-    sub-folder of a project sees the project's ``runs/``. Without one anywhere above, the
-    answer is ``runs`` in ``start`` (created only by commands that write).
-    """
-    here = (start or Path.cwd()).absolute()
-    for folder in (here, *here.parents):
-        candidate = folder / RUNS_DIR_NAME
-        if candidate.is_dir():
-            return candidate if folder != Path.cwd() else Path(RUNS_DIR_NAME)
-    return Path(RUNS_DIR_NAME)
-
 
 def _resolve_runs_dir(value: Path | None) -> Path:
     # An explicit --runs-dir or PTB_RUNS_DIR is taken as given; only the default searches.
-    return nearest_runs_dir() if value is None or value == Path(RUNS_DIR_NAME) else value
+    return RunsLayout.resolve(value).root
 
 
 RunsDir = Annotated[
     Path,
     typer.Option(
         "--runs-dir",
-        envvar="PTB_RUNS_DIR",
+        envvar=RUNS_DIR_ENV,
         callback=_resolve_runs_dir,
-        help="Folder holding run directories and the index (env PTB_RUNS_DIR; default: the "
-        "nearest runs/ in this folder or above).",
+        help=f"Folder holding run directories and the index (env {RUNS_DIR_ENV}; default: "
+        f"the nearest {RUNS_DIR_NAME}/ in this folder or above).",
     ),
 ]
 Experiment = Annotated[str | None, typer.Option("--experiment", "-e", help="Only this experiment.")]
@@ -89,7 +71,7 @@ def nothing_found(runs_dir: Path, what: str = "trial results") -> str:
     where = runs_dir if runs_dir.is_absolute() else Path.cwd() / runs_dir
     return (
         f"No {what} in {where}. Run `ptb demo` (or `ptb run ...`) to make some, or point "
-        "--runs-dir / PTB_RUNS_DIR at the runs folder that holds them."
+        f"--runs-dir / {RUNS_DIR_ENV} at the runs folder that holds them."
     )
 
 

@@ -14,6 +14,7 @@ from rich.markup import escape
 
 from posttrainbench.cli._app import AsJson, RunsDir, app, console, log
 from posttrainbench.errors import UserError
+from posttrainbench.runs import RunsLayout
 
 if TYPE_CHECKING:
     from posttrainbench.agents.trace import Trajectory
@@ -26,21 +27,6 @@ trace_app = typer.Typer(
 agents_app = typer.Typer(help="Agent CLIs: install them at pinned versions.", no_args_is_help=True)
 app.add_typer(trace_app, name="trace", rich_help_panel=PANEL)
 app.add_typer(agents_app, name="agents", rich_help_panel=PANEL)
-
-
-def _trial_root(trial: str, runs_dir: Path) -> Path:
-    given = Path(trial)
-    if (given / "trial.json").is_file():
-        return given
-    matches = sorted(runs_dir.glob(f"*/{trial}*/trial.json"))
-    if len(matches) == 1:
-        return matches[0].parent
-    if not matches:
-        raise UserError(
-            f"No trial '{trial}' under {runs_dir} (give a trial id or a run directory)."
-        )
-    names = ", ".join(match.parent.name for match in matches[:5])
-    raise UserError(f"'{trial}' matches several trials: {names}. Give more of the id.")
 
 
 def load_trace(root: Path) -> Trajectory:
@@ -74,7 +60,7 @@ def trace_show(
     """Show an agent's transcript: messages, reasoning, tool calls, outputs, usage, cost."""
     from posttrainbench.agents.render import transcript
 
-    root = _trial_root(trial, runs_dir)
+    root = RunsLayout(runs_dir).find_trial(trial)
     if follow:
         _follow_trace(root, limit, poll)
         return

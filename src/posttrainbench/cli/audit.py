@@ -18,7 +18,7 @@ _VERDICT_STYLES = {"clean": "green", "flagged": "bold red", "error": "bold yello
 
 @app.command("audit", rich_help_panel=PANEL)
 def audit_command(
-    trial: Annotated[str, typer.Argument(help="A run directory, or a trial id under --runs-dir.")],
+    trial: Annotated[str, typer.Argument(help="Trial id (or its start) or run directory.")],
     runs_dir: RunsDir = Path("runs"),
     explain: Annotated[
         bool, typer.Option("--explain", help="Print every finding with its evidence.")
@@ -35,10 +35,11 @@ def audit_command(
     import os
 
     from posttrainbench.audit import AuditSettings, LlmJudgeSettings
-    from posttrainbench.trial.audit import find_trial_dir, reaudit
+    from posttrainbench.runs import RunsLayout
+    from posttrainbench.trial.audit import reaudit
 
     settings = AuditSettings(llm_judge=LlmJudgeSettings.from_env(os.environ)) if llm_judge else None
-    result = reaudit(find_trial_dir(trial, runs_dir), settings=settings)
+    result = reaudit(RunsLayout(runs_dir).find_trial(trial), settings=settings)
     report = result.report
     if as_json:
         typer.echo(report.model_dump_json(indent=2))

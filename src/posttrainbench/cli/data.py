@@ -187,9 +187,10 @@ def rescore_command(
     """Re-score stored completions with the current scorers (no generation); list changes."""
     from rich.table import Table
 
-    from posttrainbench.trial.rescore import find_trials, rescore_trial
+    from posttrainbench.runs import trials_in
+    from posttrainbench.trial.rescore import rescore_trial
 
-    reports = [rescore_trial(trial, write=write) for trial in find_trials(path)]
+    reports = [rescore_trial(trial, write=write) for trial in trials_in(path)]
     if as_json:
         typer.echo(json.dumps([report.model_dump() for report in reports], indent=2))
         return

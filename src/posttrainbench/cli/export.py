@@ -25,9 +25,10 @@ def export_harbor(
     runs_dir: RunsDir = Path("runs"),
 ) -> None:
     """Write trials as Harbor trial folders: ATIF trajectory, reward, result, instruction."""
-    from posttrainbench.trial.harbor import export_trial, trial_dirs
+    from posttrainbench.runs import RunsLayout
+    from posttrainbench.trial.harbor import export_trial
 
-    for trial_dir in trial_dirs(target, runs_dir):
+    for trial_dir in RunsLayout(runs_dir).select(target):
         written = export_trial(trial_dir, out)
         console.print(f"{trial_dir.name} -> {written}")
 

@@ -68,14 +68,14 @@ def site(
 ) -> None:
     """A static site: leaderboard, per-benchmark breakdown, time & cost, a page per trial."""
     from posttrainbench.results import TrialFiles, build_site
-    from posttrainbench.web import trial_files
+    from posttrainbench.trial import TrialPaths
 
     store, results, board = _board(runs_dir, experiment, weights)
     run_dirs = {row.trial_id: Path(row.run_dir) for row in store.trials(experiment)}
 
     def files_of(result: TrialResult) -> TrialFiles | None:
         run_dir = run_dirs.get(result.trial_id)
-        return trial_files(run_dir) if run_dir is not None else None
+        return TrialPaths(run_dir) if run_dir is not None else None
 
     pages = build_site(board, results, out, files_of, title=title)
     console.print(f"wrote {pages} pages: open {out / 'index.html'}")

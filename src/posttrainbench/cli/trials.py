@@ -131,7 +131,7 @@ def run(
             "Give an experiment file (ptb run experiment.toml) or all of --agent, --model, "
             "--benchmark and --hours."
         )
-    from posttrainbench.executors import run_local
+    from posttrainbench.executors import run_trials
     from posttrainbench.results import leaderboard, leaderboard_table
     from posttrainbench.sandbox import NetworkPolicy
     from posttrainbench.trial import TrialSpec
@@ -156,7 +156,7 @@ def run(
         )
         for replicate in range(1, replicates + 1)
     ]
-    results = run_local(specs, runs_dir, log=log)
+    results = run_trials(specs, runs_dir, log=log)
     console.print(leaderboard_table(leaderboard(results)))
 
 

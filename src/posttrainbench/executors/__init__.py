@@ -1,6 +1,6 @@
 """Executors: where trials run (this host, or a cluster). Trial code is the same everywhere."""
 
-from posttrainbench.executors.base import Executor, executor_for
+from posttrainbench.executors.base import Executor, executor_for, executor_named
 from posttrainbench.executors.experiment import (
     ExperimentStatus,
     TrialStatus,
@@ -8,7 +8,8 @@ from posttrainbench.executors.experiment import (
     experiment_status,
     submit_experiment,
 )
-from posttrainbench.executors.local import LocalQueue, cancel_local, host_gpus, run_local
+from posttrainbench.executors.local import LocalQueue, cancel_local, host_gpus
+from posttrainbench.executors.trials import check_trials, run_trials
 
 __all__ = [
     "Executor",
@@ -17,9 +18,11 @@ __all__ = [
     "TrialStatus",
     "cancel_experiment",
     "cancel_local",
+    "check_trials",
     "executor_for",
+    "executor_named",
     "experiment_status",
     "host_gpus",
-    "run_local",
+    "run_trials",
     "submit_experiment",
 ]

@@ -22,9 +22,33 @@ from posttrainbench.errors import UserError
 from posttrainbench.trial import EventLog, TrialPaths, TrialSpec, trial_dir
 from posttrainbench.trial.events import utc_now
 
-__all__ = ["JobRecord", "JobState", "StateDir", "trial_phase"]
+__all__ = [
+    "ECHO_AGENT",
+    "ERROR_PREFIX",
+    "USER_ERROR_EXIT",
+    "JobRecord",
+    "JobState",
+    "StateDir",
+    "trial_phase",
+    "user_error",
+]
 
 JobState = Literal["queued", "running", "done", "failed", "cancelled"]
+
+USER_ERROR_EXIT = 2
+"""Exit code of a worker (``_worker``) stopped by a user error, as of ``ptb`` itself."""
+ERROR_PREFIX = "Error: "
+"""Starts a worker's user error message, the last thing it prints."""
+ECHO_AGENT = "--echo-agent"
+"""Worker flag: also print each line the agent prints, as it comes (demos)."""
+
+
+def user_error(output: str) -> str | None:
+    """The user error a worker stopped with, from its output (None if it printed none)."""
+    start = output.rfind("\n" + ERROR_PREFIX) + 1
+    if start == 0 and not output.startswith(ERROR_PREFIX):
+        return None
+    return output[start + len(ERROR_PREFIX) :].strip() or None
 
 
 class JobRecord(BaseModel):
@@ -41,7 +65,7 @@ class JobRecord(BaseModel):
     attempts: int = 0
     """Jobs started for this trial so far (each resumes where the last stopped)."""
     pid: int | None = None
-    """Local: the worker process."""
+    """Local: the worker process (the last one, once it has ended)."""
     pid_start: str | None = None
     """Local: the worker's start time (from /proc), so a reused pid is not mistaken for it."""
     gpus: list[int] = []
@@ -54,6 +78,9 @@ class JobRecord(BaseModel):
     """Cluster: the folder of the current job's scheduler logs (one per job, never reused)."""
     reason: str | None = None
     """Why the last job failed or was cancelled."""
+    exit_code: int | None = None
+    """Local: how the last worker exited (negative: the signal that killed it); None while
+    it runs, or when it was not this queue's child."""
     updated_at: str = ""
     """When this record was last written (UTC)."""
 
@@ -99,7 +126,13 @@ class StateDir:
     @contextmanager
     def lock(self, what: str) -> Iterator[None]:
         """Hold the experiment's executor lock; a second holder gets a clear error."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UserError(
+                f"Cannot create {self.root}: {error.strerror or error}. Choose a writable "
+                "--runs-dir."
+            ) from error
         path = self.root / "lock"
         with path.open("a+") as handle:
             try:
@@ -109,7 +142,8 @@ class StateDir:
                 holder = handle.read().strip() or "another process"
                 raise UserError(
                     f"The experiment in {self.root.parent} is already being run ({holder}). "
-                    "Wait for it, or stop it with `ptb cancel`."
+                    "Wait for it, or stop it with `ptb cancel`; `ptb run --agent ...` can "
+                    "use another --experiment."
                 ) from None
             handle.seek(0)
             handle.truncate()

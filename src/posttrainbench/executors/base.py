@@ -4,7 +4,8 @@ An executor is one module with an :class:`Executor` subclass, named by one line 
 ``posttrainbench.config.EXECUTORS`` (or by its ``module:Class`` path in the experiment
 file). Its ``[executor]`` table is validated by its own ``settings_model``; submitting,
 refreshing, reporting and cancelling an experiment all go through this contract, so no
-other module knows which executors exist.
+other module knows which executors exist. Trials given one by one (``ptb run --agent``,
+the demo, the baselines) go through it too (:func:`executor_named`).
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from posttrainbench.config import ExecutorSettings
+from posttrainbench.errors import UserError
 
 if TYPE_CHECKING:
     from posttrainbench.config import LoadedExperiment
     from posttrainbench.trial import TrialSpec
 
-__all__ = ["Executor", "executor_for"]
+__all__ = ["Executor", "executor_for", "executor_named"]
 
 
 class Executor(ABC):
@@ -33,6 +35,9 @@ class Executor(ABC):
         experiment_dir: The experiment's folder, where executors keep their job records.
         log: Progress messages.
         extra_env: Variables the trial processes get besides the host's (the judge's).
+        watch: The caller watches these trials from a terminal: pass on what they print
+            as it comes, and let them end with the caller (where the executor can).
+        echo_agent: What the trials print includes each line their agent prints (demos).
     """
 
     settings_model: ClassVar[type[ExecutorSettings]]
@@ -47,6 +52,8 @@ class Executor(ABC):
         *,
         log: Callable[[str], None] = print,
         extra_env: Mapping[str, str] | None = None,
+        watch: bool = False,
+        echo_agent: bool = False,
     ) -> None:
         self.settings = settings
         self.specs = list(specs)
@@ -54,6 +61,8 @@ class Executor(ABC):
         self.experiment_dir = experiment_dir
         self.log = log
         self.extra_env = dict(extra_env or {})
+        self.watch = watch
+        self.echo_agent = echo_agent
 
     @abstractmethod
     def run(self, *, wait: bool = True) -> None:
@@ -85,4 +94,45 @@ def executor_for(
         loaded.experiment_dir,
         log=log,
         extra_env=extra_env,
+    )
+
+
+def executor_named(
+    name: str,
+    specs: Sequence[TrialSpec],
+    runs_root: Path,
+    experiment_dir: Path,
+    *,
+    log: Callable[[str], None] = print,
+    extra_env: Mapping[str, str] | None = None,
+    watch: bool = False,
+    echo_agent: bool = False,
+) -> Executor:
+    """Executor ``name`` (a registry name or ``module:Class``) with its default settings.
+
+    Raises:
+        UserError: The name is unknown, or the executor has settings without defaults.
+    """
+    from pydantic import ValidationError
+
+    from posttrainbench.config import EXECUTORS
+
+    kind: type[Executor] = EXECUTORS.resolve(name)
+    try:
+        settings = kind.settings_model.model_validate({"type": name})
+    except ValidationError as error:
+        needed = ", ".join(".".join(map(str, problem["loc"])) for problem in error.errors())
+        raise UserError(
+            f"The {name} executor needs settings ({needed}): name them in the [executor] "
+            "table of an experiment file and run that with `ptb run FILE`."
+        ) from error
+    return kind(
+        settings,
+        specs,
+        runs_root,
+        experiment_dir,
+        log=log,
+        extra_env=extra_env,
+        watch=watch,
+        echo_agent=echo_agent,
     )

@@ -103,7 +103,7 @@ def run_baselines(
         sandbox: Sandbox backend.
         log: Progress messages.
     """
-    from posttrainbench.executors.local import run_local
+    from posttrainbench.executors.trials import run_trials
 
     specs, skipped = baseline_specs(
         kind,
@@ -116,4 +116,4 @@ def run_baselines(
     )
     for benchmark, reason in skipped.items():
         log(f"{BASELINE_KINDS[kind]}: skipping {benchmark}: {reason}")
-    return BaselineRun(results=run_local(specs, runs_dir, log=log), skipped=skipped)
+    return BaselineRun(results=run_trials(specs, runs_dir, log=log), skipped=skipped)

@@ -12,6 +12,7 @@ from posttrainbench.config import LoadedExperiment
 from posttrainbench.executors._state import StateDir, trial_phase
 from posttrainbench.executors.base import executor_for
 from posttrainbench.results import TrialResult
+from posttrainbench.runs import agent_label
 from posttrainbench.trial import TrialPaths, trial_dir
 
 __all__ = [
@@ -120,7 +121,7 @@ def experiment_status(loaded: LoadedExperiment) -> ExperimentStatus:
         trials.append(
             TrialStatus(
                 trial_id=spec.trial_id,
-                agent=f"{spec.agent}:{spec.agent_config}" if spec.agent_config else spec.agent,
+                agent=agent_label(spec.agent, spec.agent_config),
                 model=spec.model,
                 benchmark=spec.benchmark,
                 hours=spec.hours,

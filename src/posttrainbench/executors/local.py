@@ -5,10 +5,15 @@ in its own session, with ``CUDA_VISIBLE_DEVICES`` naming the host GPUs it was gi
 queue records every worker on disk (see ``_state``), so when the queue itself is stopped
 and started again it adopts the workers still running instead of starting them twice,
 and resumes the trials whose worker died (the trial runner resumes from the last phase).
+
+A queue that ``watch``es its trials (``ptb run --agent ...``, the demo) passes each line
+its workers print to its log as it comes, and keeps them attached: they share its terminal
+(Ctrl-C reaches them) and die with it, as an in-process trial would.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
 import signal
@@ -25,11 +30,16 @@ from typing_extensions import override
 
 from posttrainbench.config import ExecutorSettings
 from posttrainbench.errors import UserError
-from posttrainbench.executors._state import JobRecord, StateDir, trial_phase
+from posttrainbench.executors._state import (
+    ECHO_AGENT,
+    ERROR_PREFIX,
+    JobRecord,
+    StateDir,
+    trial_phase,
+)
 from posttrainbench.executors.base import Executor
 from posttrainbench.progress import Progress
-from posttrainbench.results import TrialResult
-from posttrainbench.trial import TrialRunner, TrialSpec
+from posttrainbench.trial import TrialSpec
 
 __all__ = [
     "LocalExecutor",
@@ -37,8 +47,11 @@ __all__ = [
     "LocalSettings",
     "cancel_local",
     "host_gpus",
-    "run_local",
 ]
+
+_PR_SET_PDEATHSIG = 1
+_STOP_GRACE_S = 30.0
+"""How long an interrupted watching queue waits for its workers to stop cleanly."""
 
 
 class LocalSettings(ExecutorSettings):
@@ -50,26 +63,6 @@ class LocalSettings(ExecutorSettings):
     """Trials at once on a CPU-only host (default: 1); GPU hosts run one per free GPU set."""
     gpu_ids: list[int] | None = None
     """Host GPUs the executor may hand out (default: every GPU it finds)."""
-
-
-def run_local(
-    specs: Sequence[TrialSpec],
-    runs_root: Path,
-    log: Callable[[str], None] = print,
-    *,
-    echo_agent: bool = False,
-) -> list[TrialResult]:
-    """Run (or resume) each trial in turn in this process; finished trials return their result.
-
-    Every spec is validated (agent, benchmark, model, sandbox) before the first trial
-    starts, so a typo in the last one does not surface hours later.
-    """
-    runners = [TrialRunner(spec, runs_root, log=log, echo_agent=echo_agent) for spec in specs]
-    results = []
-    for number, runner in enumerate(runners, start=1):
-        log(f"trial {number}/{len(runners)}: {runner.spec.trial_id}")
-        results.append(runner.run())
-    return results
 
 
 def host_gpus(environ: dict[str, str] | None = None, dev: Path = Path("/dev")) -> list[int]:
@@ -100,11 +93,20 @@ def _alive(record: JobRecord) -> bool:
     return record.pid is not None and _process_start(record.pid) == record.pid_start
 
 
+def _die_with_queue() -> None:
+    """In a watched worker before exec: SIGKILL when the queue dies, as an in-process trial."""
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
 @dataclass
 class _Worker:
     record: JobRecord
     process: subprocess.Popen[bytes] | None
     """None for a worker adopted from an earlier queue process (not our child)."""
+    shown: int = 0
+    """Bytes of the trial's log already passed on (watching queues)."""
+    stopped_by_error: bool = False
+    """It printed its user error: the rest is that message, reported by the records' reader."""
 
 
 @dataclass
@@ -122,6 +124,10 @@ class LocalQueue:
     poll_s: float = 1.0
     extra_env: Mapping[str, str] = field(default_factory=dict)
     """Variables added to the workers' environment (the judge's settings)."""
+    watch: bool = False
+    """Pass on what the workers print, and keep them attached (they die with the queue)."""
+    echo_agent: bool = False
+    """Workers also print each line the agent prints (demos)."""
     _workers: dict[str, _Worker] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -141,17 +147,22 @@ class LocalQueue:
         with self.state.lock("local queue"), Progress("trials", len(self.specs)) as progress:
             self.state.cancel_flag.unlink(missing_ok=True)
             pending = self._adopt_or_queue()
-            while pending or self._workers:
-                if self.state.cancel_flag.exists():
-                    self.log("experiment cancelled: no new trials start")
-                    pending = []
-                while pending and self._can_start(pending[0]):
-                    self._start(pending.pop(0))
-                self._reap()
+            try:
+                while pending or self._workers:
+                    if self.state.cancel_flag.exists():
+                        self.log("experiment cancelled: no new trials start")
+                        pending = []
+                    while pending and self._can_start(pending[0]):
+                        self._start(pending.pop(0))
+                    self._reap()
+                    self._report(progress)
+                    if self._workers:
+                        time.sleep(self.poll_s)
                 self._report(progress)
-                if self._workers:
-                    time.sleep(self.poll_s)
-            self._report(progress)
+            except KeyboardInterrupt:
+                if self.watch:
+                    self._stop_attached()
+                raise
         return self.state.records()
 
     def _report(self, progress: Progress) -> None:
@@ -160,6 +171,19 @@ class LocalQueue:
         done = phases.pop("done", 0)
         info = " · ".join(f"{count} {phase}" for phase, count in sorted(phases.items()))
         progress.update(done, info)
+
+    def _stop_attached(self) -> None:
+        """Let the attached workers end their trials cleanly (they got the Ctrl-C too)."""
+        for worker in self._workers.values():
+            if worker.process is not None and worker.process.poll() is None:
+                worker.process.send_signal(signal.SIGTERM)
+        for worker in self._workers.values():
+            if worker.process is not None:
+                try:
+                    worker.process.wait(timeout=_STOP_GRACE_S)
+                except subprocess.TimeoutExpired:
+                    worker.process.kill()
+            self._pass_on(worker)
 
     # -- bookkeeping -----------------------------------------------------------------------
 
@@ -173,7 +197,9 @@ class LocalQueue:
                 continue
             if record.state == "running" and _alive(record):
                 self.log(f"[{spec.trial_id}] adopting worker pid {record.pid}")
-                self._workers[spec.trial_id] = _Worker(record, None)
+                log_path = self.state.log_path(spec.trial_id)
+                shown = log_path.stat().st_size if log_path.exists() else 0
+                self._workers[spec.trial_id] = _Worker(record, None, shown)
                 continue
             self.state.save(record.model_copy(update={"state": "queued", "pid": None}))
             pending.append(spec)
@@ -201,15 +227,20 @@ class LocalQueue:
             "posttrainbench.executors._worker",
             str(self.runs_root),
             spec.model_dump_json(),
+            *([ECHO_AGENT] if self.echo_agent else []),
         ]
         with log_path.open("ab") as output:
+            shown = output.tell()
             process = subprocess.Popen(
                 argv,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=output,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,  # outlives a stopped queue; adopted on restart
+                # Unwatched, a worker outlives a stopped queue and is adopted on restart;
+                # watched, it lives and dies with the queue, like a trial run in-process.
+                start_new_session=not self.watch,
+                preexec_fn=_die_with_queue if self.watch else None,
             )
         record = self.state.load(spec.trial_id, "local")
         record = self.state.save(
@@ -224,13 +255,35 @@ class LocalQueue:
                 }
             )
         )
-        self._workers[spec.trial_id] = _Worker(record, process)
+        self._workers[spec.trial_id] = _Worker(record, process, shown)
         gpu_note = f" on GPU {','.join(map(str, gpus))}" if gpus else ""
         self.log(f"[{spec.trial_id}] started (pid {process.pid}){gpu_note}")
+
+    def _pass_on(self, worker: _Worker) -> None:
+        """Log the complete lines the worker printed since the last look (watching only).
+
+        Its user error is left out: whoever reads the records reports it.
+        """
+        if not self.watch:
+            return
+        try:
+            with self.state.log_path(worker.record.trial_id).open("rb") as output:
+                output.seek(worker.shown)
+                chunk = output.read()
+        except OSError:
+            return
+        complete = chunk[: chunk.rfind(b"\n") + 1]
+        worker.shown += len(complete)
+        for raw in complete.decode("utf-8", errors="replace").split("\n"):
+            line = raw.rsplit("\r", 1)[-1]  # a progress bar's last state
+            worker.stopped_by_error |= line.startswith(ERROR_PREFIX)
+            if line.strip() and not worker.stopped_by_error:
+                self.log(line)
 
     def _reap(self) -> None:
         specs = {spec.trial_id: spec for spec in self.specs}
         for trial_id, worker in list(self._workers.items()):
+            self._pass_on(worker)
             if worker.process is not None:
                 code = worker.process.poll()
                 if code is None:
@@ -239,6 +292,7 @@ class LocalQueue:
                 continue
             else:
                 code = None
+            self._pass_on(worker)
             del self._workers[trial_id]
             self._finished(specs[trial_id], code)
 
@@ -254,7 +308,7 @@ class LocalQueue:
             reason = f"worker {how}: {_last_line(self.state.log_path(spec.trial_id))}"
             update = {"state": "failed", "reason": reason}
             self.log(f"[{spec.trial_id}] failed: {reason}")
-        self.state.save(record.model_copy(update={**update, "pid": None, "gpus": []}))
+        self.state.save(record.model_copy(update={**update, "gpus": [], "exit_code": code}))
 
 
 def _last_line(path: Path) -> str:
@@ -321,6 +375,8 @@ class LocalExecutor(Executor):
             gpu_ids=self.settings.gpu_ids,
             log=self.log,
             extra_env=self.extra_env,
+            watch=self.watch,
+            echo_agent=self.echo_agent,
         ).run()
 
     @override

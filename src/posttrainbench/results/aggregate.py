@@ -53,13 +53,13 @@ from posttrainbench.results.weights import (
     published_weights,
     weights_from_scores,
 )
+from posttrainbench.runs import agent_label
 
 __all__ = [
     "BASELINE_AGENTS",
     "BASELINE_FEW_SHOT",
     "BASELINE_INSTRUCT",
     "BASELINE_ZERO_SHOT",
-    "agent_label",
     "aggregate",
     "average_from_published_columns",
     "resolve_weights",
@@ -76,11 +76,6 @@ BASELINE_AGENTS = frozenset({BASELINE_INSTRUCT, BASELINE_ZERO_SHOT, BASELINE_FEW
 
 _Slot = tuple[str, str, int]
 """(base model, benchmark, replicate)."""
-
-
-def agent_label(result: TrialResult) -> str:
-    """``name:config``, or the name alone when the agent has no config."""
-    return f"{result.agent}:{result.agent_config}" if result.agent_config else result.agent
 
 
 def average_from_published_columns(
@@ -170,7 +165,7 @@ def aggregate(
     models = _grid_models(results)
     groups: dict[tuple[str, float], list[TrialResult]] = defaultdict(list)
     for result in results:
-        groups[(agent_label(result), result.hours)].append(result)
+        groups[(agent_label(result.agent, result.agent_config), result.hours)].append(result)
     bootstrap = _Bootstrap(seed=seed, resamples=resamples, level=level)
     entries = [
         _summarise_agent(agent, hours, members, models, resolved.weights, bootstrap)

@@ -1,7 +1,8 @@
 """Reading what a trial left in its run directory, for the site and the live dashboard.
 
-``results`` sits below ``trial`` in the import order, so the caller names the files (from
-``trial.TrialPaths``) in a :class:`TrialFiles`; this module only reads them. Every reader
+``results`` sits below ``trial`` in the import order, so this module states the files it
+reads as a protocol, :class:`TrialFiles`, and callers pass the trial's ``trial.TrialPaths``
+(which owns every file name); this module only reads them. Every reader
 tolerates missing or torn files: a trial in progress has written only some of them, and an
 agent may have written anything into its trace.
 """
@@ -10,9 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -33,16 +33,33 @@ _TEXT_LIMIT = 2_000
 """Characters kept of one trace message or observation (the page stays readable)."""
 
 
-@dataclass(frozen=True)
-class TrialFiles:
-    """The files of one run directory that the pages read."""
+@runtime_checkable
+class TrialFiles(Protocol):
+    """The files of one run directory that the pages read (``trial.TrialPaths`` has them)."""
 
-    trial_json: Path
-    events: Path
-    audit: Path
-    trace: Path
-    raw_stream: Path
-    monitor: Path
+    @property
+    def trial_json(self) -> Path:
+        """Spec and provenance."""
+
+    @property
+    def events(self) -> Path:
+        """Phase events."""
+
+    @property
+    def audit(self) -> Path:
+        """Findings and verdict."""
+
+    @property
+    def trace(self) -> Path:
+        """The normalised trace."""
+
+    @property
+    def raw_stream(self) -> Path:
+        """What the agent printed, timestamped."""
+
+    @property
+    def monitor(self) -> Path:
+        """Resource samples."""
 
 
 class AuditSummary(BaseModel):

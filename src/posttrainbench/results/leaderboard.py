@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel, ConfigDict
 
 from posttrainbench.results.record import TrialResult
+from posttrainbench.runs import agent_label
 
 __all__ = ["LeaderboardRow", "leaderboard"]
 
@@ -41,7 +42,7 @@ def leaderboard(results: Sequence[TrialResult]) -> list[LeaderboardRow]:
     """Group results by cell and aggregate; rows sorted best score first."""
     cells: dict[tuple[str, str, str, float], list[TrialResult]] = defaultdict(list)
     for result in results:
-        agent = f"{result.agent}:{result.agent_config}" if result.agent_config else result.agent
+        agent = agent_label(result.agent, result.agent_config)
         cells[(agent, result.model, result.benchmark, result.hours)].append(result)
     rows = []
     for (agent, model, benchmark, hours), members in cells.items():

@@ -26,8 +26,7 @@ from pathlib import Path
 
 from posttrainbench.sandbox.limits import LimitSettings
 from posttrainbench.trial import TrialSpec
-from posttrainbench.trial.layout import TrialPaths
-from posttrainbench.trial.runner import trial_dir
+from posttrainbench.trial.layout import TrialPaths, trial_dir
 
 __all__ = ["ATTACKS", "LIMITS", "Attack", "Outcome", "Verdict", "run_attack"]
 

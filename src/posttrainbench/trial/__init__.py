@@ -2,8 +2,8 @@
 
 from posttrainbench.trial.events import PHASES, EventLog, Phase
 from posttrainbench.trial.index import rebuild_index
-from posttrainbench.trial.layout import RUN_FORMAT_VERSION, TrialPaths
-from posttrainbench.trial.runner import TrialRunner, index_path, trial_dir
+from posttrainbench.trial.layout import RUN_FORMAT_VERSION, TrialPaths, index_path, trial_dir
+from posttrainbench.trial.runner import TrialRunner
 from posttrainbench.trial.spec import TrialSpec
 
 __all__ = [

@@ -19,7 +19,6 @@ from posttrainbench.trial.spec import TrialSpec
 __all__ = [
     "ReAudit",
     "audit_context",
-    "find_trial_dir",
     "instruct_fingerprints",
     "reaudit",
     "record_instruct_fingerprints",
@@ -142,23 +141,6 @@ class ReAudit:
     trial_dir: Path
     report: AuditReport
     recorded: AuditReport | None
-
-
-def find_trial_dir(trial: str, runs_root: Path) -> Path:
-    """``trial`` as a run directory path, or a trial id looked up under ``runs_root``."""
-    candidate = Path(trial)
-    if (candidate / "trial.json").is_file():
-        return candidate
-    matches = sorted(runs_root.glob(f"*/{trial}/trial.json"))
-    if not matches:
-        raise UserError(
-            f"No trial '{trial}': pass a run directory or a trial id under --runs-dir "
-            f"({runs_root})."
-        )
-    if len(matches) > 1:
-        found = ", ".join(str(path.parent) for path in matches)
-        raise UserError(f"Trial id '{trial}' is ambiguous ({found}): pass the run directory.")
-    return matches[0].parent
 
 
 def reaudit(trial_dir: Path, settings: AuditSettings | None = None) -> ReAudit:

@@ -22,37 +22,9 @@ from posttrainbench.results import TrialResult
 from posttrainbench.trial.layout import TrialPaths
 from posttrainbench.trial.spec import TrialSpec
 
-__all__ = ["atif_problems", "export_trial", "trajectory_data", "trial_dirs"]
+__all__ = ["atif_problems", "export_trial", "trajectory_data"]
 
 _NOTHING_PRINTED = "(the agent printed nothing)"
-
-
-def trial_dirs(target: str, runs_root: Path) -> list[Path]:
-    """Run directories named by ``target``.
-
-    ``target`` is a run or experiment directory, a trial id (or its prefix) under
-    ``runs_root``, or an experiment name under ``runs_root``.
-    """
-    given = Path(target)
-    if (given / "trial.json").is_file():
-        return [given]
-    if given.is_dir():
-        found = sorted(path.parent for path in given.glob("*/trial.json"))
-        if found:
-            return found
-    matches = sorted(path.parent for path in runs_root.glob(f"*/{target}*/trial.json"))
-    if len(matches) == 1:
-        return matches
-    if len(matches) > 1:
-        names = ", ".join(match.name for match in matches[:5])
-        raise UserError(f"'{target}' matches several trials: {names}. Give more of the id.")
-    experiment = sorted(path.parent for path in (runs_root / target).glob("*/trial.json"))
-    if experiment and "/" not in target:
-        return experiment
-    raise UserError(
-        f"No trial or experiment '{target}' (give a run directory, an experiment directory, "
-        f"or a trial id or experiment name under --runs-dir {runs_root})."
-    )
 
 
 def atif_problems(trajectory: dict[str, Any]) -> list[str]:

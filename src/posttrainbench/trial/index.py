@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from posttrainbench.agents import join_agent
 from posttrainbench.results import ResultStore, TrialResult, TrialRow
+from posttrainbench.runs import RunsLayout, agent_label
 from posttrainbench.trial.events import EventLog
 from posttrainbench.trial.layout import RUN_FORMAT_VERSION, TrialPaths
 from posttrainbench.trial.spec import TrialSpec
@@ -17,7 +17,7 @@ __all__ = ["rebuild_index"]
 def _row(paths: TrialPaths, spec: TrialSpec) -> TrialRow:
     events = EventLog(paths.events)
     records = events.records()
-    agent = join_agent(spec.agent, spec.agent_config)
+    agent = agent_label(spec.agent, spec.agent_config)
     return TrialRow(
         spec.trial_id,
         spec.experiment,
@@ -36,9 +36,9 @@ def rebuild_index(runs_root: Path, store: ResultStore) -> tuple[int, list[str]]:
     """Re-create every row from ``runs_root``; returns (trials indexed, skipped dirs + why)."""
     store.clear()
     indexed, skipped = 0, []
-    for trial_json in sorted(runs_root.glob("*/*/trial.json")):
-        paths = TrialPaths(trial_json.parent)
-        record = json.loads(trial_json.read_text())
+    for folder in RunsLayout(runs_root).trial_dirs():
+        paths = TrialPaths(folder)
+        record = json.loads(paths.trial_json.read_text())
         if record.get("format_version") != RUN_FORMAT_VERSION:
             skipped.append(f"{paths.root}: run format {record.get('format_version')}")
             continue

@@ -4,11 +4,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-__all__ = ["RUN_FORMAT_VERSION", "TrialPaths"]
+from posttrainbench.runs import TRIAL_RECORD, RunsLayout
+
+if TYPE_CHECKING:
+    from posttrainbench.trial.spec import TrialSpec
+
+__all__ = ["RUN_FORMAT_VERSION", "TrialPaths", "index_path", "trial_dir"]
 
 RUN_FORMAT_VERSION = 1
 """Bumped when the run-directory layout changes incompatibly."""
+
+
+def trial_dir(runs_root: Path, spec: TrialSpec) -> Path:
+    """Where the run directory of ``spec`` lives (``runs.RunsLayout`` names it)."""
+    return RunsLayout(runs_root).trial_dir(spec.experiment, spec.trial_id)
+
+
+def index_path(runs_root: Path) -> Path:
+    """The SQLite index of a runs directory (``runs.RunsLayout.index``)."""
+    return RunsLayout(runs_root).index
 
 
 @dataclass(frozen=True)
@@ -20,7 +36,7 @@ class TrialPaths:
     @property
     def trial_json(self) -> Path:
         """Spec and provenance, written once when the trial is created."""
-        return self.root / "trial.json"
+        return self.root / TRIAL_RECORD
 
     @property
     def events(self) -> Path:

@@ -99,10 +99,7 @@ class TrialLock:
         if not self._create():
             current = self._read()
             if current is not None and not self._stale(current):
-                raise TrialBusyError(
-                    f"trial {self.trial_id} is running (pid {current.pid} on {current.host} "
-                    f"since {current.started_at})"
-                )
+                raise self._busy(current)
             self._write()
             append_jsonl(
                 self.events,
@@ -115,6 +112,21 @@ class TrialLock:
             )
         self._thread = threading.Thread(target=self._beat, name="trial-lock", daemon=True)
         self._thread.start()
+
+    def ensure_free(self) -> None:
+        """Raise :class:`TrialBusyError` when a live harness holds the lock (nothing is taken).
+
+        Lets a caller stop before it starts a process that would only find the trial busy.
+        """
+        current = self._read()
+        if current is not None and not self._stale(current):
+            raise self._busy(current)
+
+    def _busy(self, current: LockHolder) -> TrialBusyError:
+        return TrialBusyError(
+            f"trial {self.trial_id} is running (pid {current.pid} on {current.host} "
+            f"since {current.started_at})"
+        )
 
     def check(self) -> None:
         """Raise :class:`TrialBusyError` if another harness took the lock over from us."""

@@ -18,12 +18,11 @@ from pydantic import BaseModel, ConfigDict
 
 from posttrainbench._fileio import atomic_write_text
 from posttrainbench.benchmarks import get_benchmark
-from posttrainbench.errors import UserError
 from posttrainbench.evaluation import Metrics
 from posttrainbench.evaluation.protocol import seed_scores
 from posttrainbench.trial.layout import TrialPaths
 
-__all__ = ["RescoreReport", "SampleChange", "find_trials", "rescore_trial"]
+__all__ = ["RescoreReport", "SampleChange", "rescore_trial"]
 
 
 class SampleChange(BaseModel):
@@ -56,18 +55,6 @@ class RescoreReport(BaseModel):
     """Whether the stored metrics were replaced (``--write``)."""
     skipped: str | None = None
     """Why the trial was not re-scored (no stored evaluation, a judged benchmark)."""
-
-
-def find_trials(path: Path) -> list[Path]:
-    """The trial folders at ``path``: the folder itself, or the trials of an experiment."""
-    if not path.is_dir():
-        raise UserError(f"{path} is not a folder: give a trial or experiment folder.")
-    if TrialPaths(path).trial_json.is_file():
-        return [path]
-    trials = sorted(child for child in path.iterdir() if TrialPaths(child).trial_json.is_file())
-    if not trials:
-        raise UserError(f"{path} holds no trial (no trial.json in it or its sub-folders).")
-    return trials
 
 
 def _verdict(value: Any) -> str:

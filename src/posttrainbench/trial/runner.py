@@ -17,7 +17,7 @@ from typing import Any
 from posttrainbench import __version__
 from posttrainbench._fileio import atomic_write_text
 from posttrainbench._redact import Redactor
-from posttrainbench.agents import Agent, AgentContext, get_agent, join_agent
+from posttrainbench.agents import Agent, AgentContext, get_agent
 from posttrainbench.agents.session import (
     agent_secrets,
     continuation,
@@ -32,6 +32,7 @@ from posttrainbench.benchmarks.data import locked_entries
 from posttrainbench.catalog import ResolvedModel, resolve_model
 from posttrainbench.errors import UserError
 from posttrainbench.results import ResultStore, TrialResult, TrialRow
+from posttrainbench.runs import agent_label
 from posttrainbench.sandbox import Mount, SandboxRequest, SandboxResult, get_sandbox
 from posttrainbench.sandbox.limits import default_limits
 from posttrainbench.trial.access_log import AccessRecorder
@@ -42,7 +43,7 @@ from posttrainbench.trial.events import PHASES, EventLog, Phase, utc_now
 from posttrainbench.trial.failpoints import failpoint
 from posttrainbench.trial.follow import StreamFollower
 from posttrainbench.trial.journal_watch import JournalWatcher
-from posttrainbench.trial.layout import RUN_FORMAT_VERSION, TrialPaths
+from posttrainbench.trial.layout import RUN_FORMAT_VERSION, TrialPaths, index_path, trial_dir
 from posttrainbench.trial.lock import TrialLock
 from posttrainbench.trial.manifest import manifest
 from posttrainbench.trial.monitor import ResourceMonitor
@@ -53,19 +54,9 @@ from posttrainbench.trial.spec import TrialSpec
 from posttrainbench.trial.submission import SubmissionRecord, snapshot_submission
 from posttrainbench.trial.workspace import prepare_workspace
 
-__all__ = ["TrialRunner", "index_path", "trial_dir"]
+__all__ = ["TrialRunner"]
 
 PhaseResult = tuple[str, dict[str, Any]]
-
-
-def index_path(runs_root: Path) -> Path:
-    """The SQLite index of a runs directory."""
-    return runs_root / "index.sqlite"
-
-
-def trial_dir(runs_root: Path, spec: TrialSpec) -> Path:
-    """Where the run directory of ``spec`` lives."""
-    return runs_root / spec.experiment / spec.trial_id
 
 
 def _grace_s(hours: float) -> float:
@@ -173,7 +164,7 @@ class TrialRunner:
 
     def _index(self, phase: str) -> None:
         spec = self.spec
-        agent = join_agent(spec.agent, spec.agent_config)
+        agent = agent_label(spec.agent, spec.agent_config)
         self.store.upsert_trial(
             TrialRow(
                 spec.trial_id,

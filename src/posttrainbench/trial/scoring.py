@@ -24,6 +24,7 @@ from posttrainbench.catalog import ModelFamily, ResolvedModel
 from posttrainbench.evaluation import Metrics
 from posttrainbench.evaluation.final import EXIT_MODEL_UNUSABLE
 from posttrainbench.evaluation.progress import PROGRESS_PREFIX
+from posttrainbench.runs import RunsLayout
 from posttrainbench.trial.follow import LineFollower
 from posttrainbench.trial.manifest import fingerprint
 
@@ -149,7 +150,7 @@ def base_score(
         f"{fingerprint(model.path)}|{benchmark_name}|{model.family}|{__version__}|{protocol}".encode()
     ).hexdigest()[:16]
     benchmark_id = get_benchmark(benchmark_name).id
-    folder = runs_root / ".baselines" / f"{benchmark_id}-{model.slug}-{key}"
+    folder = RunsLayout(runs_root).base_scores / f"{benchmark_id}-{model.slug}-{key}"
     folder.mkdir(parents=True, exist_ok=True)
     cached = folder / "metrics.json"
     with (folder / ".lock").open("w") as lock:

@@ -1,5 +1,5 @@
 """``ptb serve``: a live dashboard over the results store for an experiment in progress."""
 
-from posttrainbench.web.server import CSP, DashboardServer, dashboard_status, serve, trial_files
+from posttrainbench.web.server import CSP, DashboardServer, dashboard_status, serve
 
-__all__ = ["CSP", "DashboardServer", "dashboard_status", "serve", "trial_files"]
+__all__ = ["CSP", "DashboardServer", "dashboard_status", "serve"]

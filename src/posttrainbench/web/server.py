@@ -23,15 +23,10 @@ from urllib.parse import urlsplit
 import jinja2
 
 from posttrainbench.results import ResultStore, TrialRow
-from posttrainbench.results.artifacts import (
-    TrialFiles,
-    read_deadline,
-    read_monitor,
-    read_trace,
-)
+from posttrainbench.results.artifacts import read_deadline, read_monitor, read_trace
 from posttrainbench.trial import TrialPaths
 
-__all__ = ["DashboardServer", "dashboard_status", "serve", "trial_files"]
+__all__ = ["DashboardServer", "dashboard_status", "serve"]
 
 CSP = (
     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
@@ -45,19 +40,6 @@ _HISTORY = 60
 """Monitor samples kept per trial for the sparkline."""
 _TRACE_LINES = 5
 """Latest trace lines shown per trial."""
-
-
-def trial_files(run_dir: Path) -> TrialFiles:
-    """The run-directory files that the site and the dashboard read."""
-    paths = TrialPaths(run_dir)
-    return TrialFiles(
-        trial_json=paths.trial_json,
-        events=paths.events,
-        audit=paths.audit,
-        trace=paths.agent_dir / "trace.json",
-        raw_stream=paths.raw_stream,
-        monitor=paths.monitor,
-    )
 
 
 def _trial_status(row: TrialRow, now: float, scores: dict[str, float | None]) -> dict[str, Any]:
@@ -79,7 +61,7 @@ def _trial_status(row: TrialRow, now: float, scores: dict[str, float | None]) ->
     }
     if row.phase == "done":
         return status
-    files = trial_files(Path(row.run_dir))
+    files = TrialPaths(Path(row.run_dir))
     deadline = read_deadline(files)
     if deadline is not None and row.phase in _RUNNING:
         status["time_left_s"] = max(0.0, deadline - now)
