@@ -28,7 +28,7 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from posttrainbench.benchmarks.arith import Arith  # noqa: E402
-from posttrainbench.demo import DEMO_HOURS, DEMO_STEPS  # noqa: E402
+from posttrainbench.demo import DEMO_HOURS, DEMO_LR, DEMO_STEPS  # noqa: E402
 from posttrainbench.testing import build_tiny_model  # noqa: E402
 
 
@@ -113,7 +113,7 @@ def main() -> None:
     parser.add_argument("--busy", type=int, default=2, help="busy processes with --slowdown")
     parser.add_argument("--train-size", type=int)
     parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--lr", type=float)
+    parser.add_argument("--lr", type=float, default=DEMO_LR)
     args = parser.parse_args()
     load_before = Path("/proc/loadavg").read_text().strip()
     busy = slow_down(args.busy) if args.slowdown else []

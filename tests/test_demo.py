@@ -91,7 +91,7 @@ def test_demo_trains_a_model_that_beats_the_base_model(session: Session) -> None
     # The point of the demo, as the README states it: trained >= 0.9, the base <= 0.1.
     assert reference.score >= 0.9 and noop.score <= 0.1, (noop.score, reference.score)
     demo = session.outputs["demo"].stdout
-    assert f"sft: step 10/{DEMO_STEPS}" in demo and "ETA" in demo
+    assert re.search(rf"sft: \d+/{DEMO_STEPS} steps · loss .* · ETA ", demo), demo[-3000:]
 
 
 def test_demo_ends_with_the_commands_of_the_readme(session: Session) -> None:
@@ -119,10 +119,10 @@ def test_leaderboard_ranks_the_trained_model_first_and_says_how(session: Session
 
 
 def test_trace_shows_the_reference_agents_steps(session: Session) -> None:
-    trace = session.outputs[f"ptb trace show reference-steps-{DEMO_STEPS}"].stdout
+    trace = session.outputs["ptb trace show reference"].stdout
     steps = re.search(r"(\d+) steps", trace)
     assert steps and int(steps.group(1)) >= 10, trace[-2000:]
-    assert f"sft: step {DEMO_STEPS}/{DEMO_STEPS}" in trace
+    assert f"sft: {DEMO_STEPS}/{DEMO_STEPS} steps" in trace
 
 
 def test_site_and_plots_are_written(session: Session) -> None:

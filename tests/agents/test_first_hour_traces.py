@@ -16,7 +16,7 @@ from posttrainbench.agents.base import CUT_SHORT_FILE
 from posttrainbench.agents.parsers import HARNESS_STREAM, RawRecord
 from posttrainbench.agents.render import transcript
 from posttrainbench.agents.session import cut_short_of
-from posttrainbench.agents.sft_recipe import _progress_line, train_sft
+from posttrainbench.agents.sft_recipe import _progress_info, train_sft
 from posttrainbench.benchmarks import arith
 
 
@@ -47,11 +47,10 @@ def test_builtin_agent_lines_become_steps_in_order() -> None:
     assert "sft: step 10/500 loss 1.2" in text and "4 steps" in text
 
 
-def test_progress_line_has_steps_rate_eta_and_budget_left() -> None:
+def test_training_progress_shows_loss_tokens_per_second_and_budget_left() -> None:
     now = time.time()
-    line = _progress_line(100, 500, {"loss": 0.5, "num_tokens": 20_000}, now - 10, now + 600)
-    assert line.startswith("sft: step 100/500 loss 0.5000 · ")
-    assert "tok/s" in line and "ETA 40s" in line and "budget left 10m0" in line
+    info = _progress_info(100, {"loss": 0.5, "num_tokens": 20_000}, now - 10, now + 600)
+    assert info == "loss 0.5000 · 2,000 tok/s · budget left 10m00s"
 
 
 def test_a_deadline_that_cuts_training_short_says_so(tiny_model: Path, tmp_path: Path) -> None:
@@ -84,3 +83,13 @@ def test_the_agents_file_is_never_followed_through_a_link(tmp_path: Path) -> Non
     (workspace / CUT_SHORT_FILE).unlink()
     os.mkfifo(workspace / CUT_SHORT_FILE)  # a FIFO must not block the harness
     assert cut_short_of("exited", workspace) is None
+
+
+def test_reference_agent_config_takes_steps_and_learning_rate() -> None:
+    from posttrainbench.agents.builtin import ReferenceAgent
+    from posttrainbench.errors import UserError
+
+    assert ReferenceAgent.from_config("steps=600,lr=3e-3") == ReferenceAgent(steps=600, lr=0.003)
+    assert ReferenceAgent.from_config("lr=0.01").lr == 0.01
+    with pytest.raises(UserError, match=r"expected steps=N, lr=X or steps=N,lr=X"):
+        ReferenceAgent.from_config("steps=6,rate=1")

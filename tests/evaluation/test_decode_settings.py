@@ -63,3 +63,12 @@ def test_cuda_evaluation_decodes_with_the_batched_engine(tiny_model: Path, tmp_p
     assert metrics.n == 20
     assert metrics.decode["engine"] == "batched"
     assert str(metrics.decode["device"]).startswith("cuda")
+
+
+def test_a_toy_model_on_cpu_decodes_every_sample_in_one_batch(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    metrics = evaluate_model(
+        tiny_model, get_benchmark("arith-mini"), ModelFamily.QWEN3, log_dir=tmp_path, limit=5
+    )
+    assert metrics.decode == {"device": "cpu", "batch_size": 5}

@@ -6,15 +6,8 @@ import re
 from pathlib import Path
 
 from posttrainbench.catalog import family_of
-from posttrainbench.evaluation.progress import progress_line
 from posttrainbench.trial.follow import LineFollower
 from posttrainbench.trial.scoring import evaluate_submission
-
-
-def test_progress_line_names_done_total_rate_and_eta() -> None:
-    assert progress_line(64, 200, 5.2) == "eval: 64/200 samples · 12.3/s · ETA 11s"
-    assert progress_line(0, 200, 0.0) == "eval: 0/200 samples · 0.0/s"
-    assert progress_line(200, 200, 10.0) == "eval: 200/200 samples · 20.0/s"
 
 
 def test_line_follower_passes_on_only_the_progress_lines(tmp_path: Path) -> None:
@@ -34,5 +27,5 @@ def test_an_evaluation_reports_its_progress_to_the_user(tiny_model: Path, tmp_pa
     )
     assert outcome.metrics is not None, outcome
     progress = [line for line in seen if line.startswith("eval: ")]
-    assert progress[0] == "eval: 0/24 samples · 0.0/s"
-    assert re.fullmatch(r"eval: 24/24 samples · [0-9.]+/s", progress[-1]), progress
+    assert progress[0] == "eval: 0/24 samples"
+    assert re.fullmatch(r"eval: 24/24 samples( · [0-9.]+/s)?", progress[-1]), progress

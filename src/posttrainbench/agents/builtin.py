@@ -10,6 +10,7 @@ import re
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from typing_extensions import override
 
@@ -57,16 +58,28 @@ class ReferenceAgent(Agent):
     env_keys: Sequence[str] = ()
     train_size: int = 2000
     """Records drawn from the benchmark's reference data (before decontamination)."""
+    lr: float | None = None
+    """Peak learning rate (None: the recipe's choice for the model's size)."""
 
     @classmethod
     def from_config(cls, config: str) -> ReferenceAgent:
-        """``reference`` or ``reference:steps=N``."""
-        if not config:
-            return cls()
-        key, _, value = config.partition("=")
-        if key != "steps" or not value.isdigit():
-            raise UserError(f"Bad reference agent config '{config}': expected steps=N.")
-        return cls(steps=int(value))
+        """``reference``, or ``reference:`` with ``steps=N``, ``lr=X`` or both (comma between)."""
+        values: dict[str, Any] = {}
+        for part in filter(None, config.split(",")):
+            key, _, value = part.partition("=")
+            try:
+                if key == "steps" and value.isdigit():
+                    values["steps"] = int(value)
+                elif key == "lr" and float(value) > 0:
+                    values["lr"] = float(value)
+                else:
+                    raise ValueError(part)
+            except ValueError:
+                raise UserError(
+                    f"Bad reference agent config '{config}': expected steps=N, lr=X or "
+                    "steps=N,lr=X (e.g. reference:steps=600,lr=0.003)."
+                ) from None
+        return cls(**values)
 
     @override
     def invocation(self, context: AgentContext) -> AgentInvocation:
@@ -100,6 +113,8 @@ class ReferenceAgent(Agent):
         ]
         if self.steps is not None:
             argv += ["--steps", str(self.steps)]
+        if self.lr is not None:
+            argv += ["--lr", repr(self.lr)]
         return AgentInvocation(argv=argv)
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from posttrainbench._hf_quiet import quiet_transformers
 from posttrainbench.agents import _packing
 from posttrainbench.agents._sft_settings import (
     TrainSettings,
@@ -342,30 +343,42 @@ def _sft_config(
 def _progress_callback(
     stop_at: float | None, total_steps: int = 0, cut_short_file: Path | None = None
 ) -> TrainerCallback:
-    """A callback that prints progress with an ETA, and stops training at ``stop_at``.
+    """A callback that reports progress with an ETA, and stops training at ``stop_at``.
 
-    Each log line reads ``sft: step 120/500 loss 0.41 · 2,310 tok/s · ETA 31s · budget left
-    27m``. When the deadline stops training before ``total_steps``, the reason is printed
-    and written to ``cut_short_file`` (the harness records it in the trial's result).
+    Progress goes through :class:`posttrainbench.progress.Progress`: a bar on a terminal,
+    else a line every few seconds, ``sft: 120/500 steps · loss 0.4100 · 2,310 tok/s ·
+    budget left 27m04s · 3.1/s · ETA 2m06s``. When the deadline stops training before
+    ``total_steps``, the reason is printed and written to ``cut_short_file`` (the harness
+    records it in the trial's result).
     """
     from transformers import TrainerCallback
 
+    from posttrainbench.progress import Progress
+
     class _Progress(TrainerCallback):  # type: ignore[misc]
         started = time.time()
+        logs: dict[str, Any] = {}  # noqa: RUF012 (replaced, never mutated)
+        bar: Progress | None = None
 
         def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             self.started = time.time()  # rates and ETA count training, not loading
+            self.bar = Progress("sft", total_steps or state.max_steps, unit="steps").__enter__()
 
         def on_log(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             logs = kwargs.get("logs") or {}
             if "loss" in logs:
-                line = _progress_line(state.global_step, total_steps, logs, self.started, stop_at)
-                print(line, flush=True)
+                self.logs = logs
             if "train_runtime" in logs:
+                if self.bar is not None:
+                    self.bar.close()
+                    self.bar = None
                 seconds = logs["train_runtime"]
                 print(f"sft: {state.global_step} steps in {seconds:.1f}s", flush=True)
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if self.bar is not None:
+                info = _progress_info(state.global_step, self.logs, self.started, stop_at)
+                self.bar.update(state.global_step, info)
             if stop_at is not None and time.time() > stop_at and not control.should_training_stop:
                 at = f"step {state.global_step} of {total_steps or state.max_steps}"
                 reason = f"time budget: training stopped at {at}"
@@ -377,30 +390,19 @@ def _progress_callback(
     return _Progress()
 
 
-def _progress_line(
-    step: int, total: int, logs: dict[str, Any], started: float, stop_at: float | None
-) -> str:
-    """One progress line: step/total, loss, tokens/s, ETA, and the time left in the budget."""
+def _progress_info(step: int, logs: dict[str, Any], started: float, stop_at: float | None) -> str:
+    """Beside the step counts: the last logged loss, tokens/s, and the time left in the budget."""
+    from posttrainbench.progress import duration
+
     elapsed = max(time.time() - started, 1e-6)
-    parts = [f"sft: step {step}/{total}" if total else f"sft: step {step}"]
-    parts[0] += f" loss {logs['loss']:.4f}"
-    if "num_tokens" in logs:
+    parts = []
+    if "loss" in logs:
+        parts.append(f"loss {logs['loss']:.4f}")
+    if "num_tokens" in logs and step:
         parts.append(f"{logs['num_tokens'] / elapsed:,.0f} tok/s")
-    if total and step:
-        parts.append(f"ETA {_duration((total - step) * elapsed / step)}")
     if stop_at is not None:
-        parts.append(f"budget left {_duration(max(stop_at - time.time(), 0.0))}")
+        parts.append(f"budget left {duration(max(stop_at - time.time(), 0.0))}")
     return " · ".join(parts)
-
-
-def _duration(seconds: float) -> str:
-    """``42s``, ``3m05s`` or ``2h07m``."""
-    whole = round(seconds)
-    if whole < 60:
-        return f"{whole}s"
-    if whole < 3600:
-        return f"{whole // 60}m{whole % 60:02d}s"
-    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
 
 
 def _checkpoint_callback(
@@ -512,6 +514,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     use_one_gpu()
+    quiet_transformers()
     try:
         if args.data is not None:
             records = _read_records(args.data)

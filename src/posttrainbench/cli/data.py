@@ -82,19 +82,23 @@ def data_fetch(
 ) -> None:
     """Download benchmark datasets at their pinned revisions and lock them (data.lock)."""
     from posttrainbench.benchmarks.data import data_cache_dir, record_lock
+    from posttrainbench.progress import Progress
 
     benchmarks = [benchmark for benchmark in _benchmarks(ids) if benchmark.data_sources]
     if ids and not benchmarks:
         raise UserError(f"{', '.join(ids)}: no data to fetch (synthetic benchmarks).")
     log(f"data cache: {data_cache_dir()}")
-    for benchmark in benchmarks:
-        for source in benchmark.data_sources:
+    sources = [(benchmark, source) for benchmark in benchmarks for source in benchmark.data_sources]
+    with Progress("data", len(sources), unit="sources", console=console) as progress:
+        for benchmark, source in sources:
+            progress.update(progress.done, info=f"fetching {benchmark.id}")
             entry = source.fetch()
             written = record_lock([entry], lock)  # per source: a later failure keeps these
             log(
                 f"{benchmark.id}: {entry.source} @ {entry.revision} "
                 f"({len(entry.files)} files) locked in {', '.join(map(str, written))}"
             )
+            progress.advance(info="")
     from posttrainbench.trial.audit import record_instruct_fingerprints
 
     record_instruct_fingerprints(log)  # lineage without the instruct weights on the host

@@ -57,6 +57,11 @@ _GPU_PAD_MULTIPLE = 64
 _GPU_DECODE_BATCH = 256
 """Rows per batch of the batched engine on GPU (at least)."""
 """Prompt lengths are padded up to a multiple of this on GPU (few compiled shapes)."""
+DEFAULT_BATCH_SIZE = 32
+"""Concurrent generations when the caller names none (``hf`` batch, server connections)."""
+_ONE_BATCH_BYTES = 64 * 2**20
+"""On a CPU, a model whose weights are smaller than this (the toy models) decodes every
+sample in one batch."""
 
 
 class EvaluationError(Exception):
@@ -135,6 +140,24 @@ def hf_decode_settings(batch_size: int, device: str | None = None) -> dict[str, 
     if cuda and os.environ.get("PTB_HF_STATIC_CACHE", "1") != "0":
         settings.update(cache_implementation="static", pad_to_multiple_of=_GPU_PAD_MULTIPLE)
     return settings
+
+
+def _default_batch_size(provider: Provider, model_dir: Path, samples: int) -> int:
+    """:data:`DEFAULT_BATCH_SIZE`, or ``samples`` for a toy model decoded on a CPU.
+
+    inspect's ``hf`` provider waits up to 2 s for a batch to fill, and each waiting sample
+    polls for its result once a second: in batches of 32, the toy's 200 arith items took
+    15 s on an idle 2-core machine, nearly all of it waiting. A model this small decodes
+    them all in one batch in well under a second.
+    """
+    if provider is not Provider.HF or _device() != "cpu":
+        return DEFAULT_BATCH_SIZE
+    weights = sum(
+        path.stat().st_size
+        for pattern in ("*.safetensors", "*.bin")
+        for path in model_dir.glob(pattern)
+    )
+    return max(samples, 1) if weights < _ONE_BATCH_BYTES else DEFAULT_BATCH_SIZE
 
 
 def _device() -> str:
@@ -308,7 +331,7 @@ def evaluate_model(
     provider: str | None = None,
     endpoint: Endpoint | None = None,
     judge: Judge | None = None,
-    batch_size: int = 32,
+    batch_size: int | None = None,
     few_shot: int = 0,
     base_dir: Path | None = None,
     protocol: Protocol | str = Protocol.PAPER,
@@ -326,7 +349,9 @@ def evaluate_model(
         provider: ``hf``, ``vllm``, ``openai`` or ``auto`` (default: ``PTB_EVAL_PROVIDER``).
         endpoint: The server of the ``openai`` provider (default: from the environment).
         judge: The judge of a judge-scored benchmark (default: from the environment).
-        batch_size: Concurrent generations (the ``hf`` batch size, the server connections).
+        batch_size: Concurrent generations (the ``hf`` batch size, the server connections);
+            None: :data:`DEFAULT_BATCH_SIZE`, or every sample at once for a toy model on a
+            CPU (see :func:`_default_batch_size`).
         few_shot: Examples from the benchmark's allowed data shown before each question
             (the ``baseline-few-shot`` rows; 0: none).
         base_dir: The base model: its tokenizer and generation config are used, never the
@@ -377,6 +402,8 @@ def evaluate_model(
     else:
         seeds = ()
     temperature = sampling.temperature
+    if batch_size is None:
+        batch_size = _default_batch_size(chosen, model_dir, len(task.dataset) * (task.epochs or 1))
     extra: dict[str, Any] = {}
     decode = hf_decode_settings(batch_size) if chosen is Provider.HF else {}
     if chosen is not Provider.HF:

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from posttrainbench._fileio import atomic_write_text
+from posttrainbench._hf_quiet import quiet_transformers
 from posttrainbench.benchmarks import get_benchmark
 from posttrainbench.catalog import ModelFamily
 from posttrainbench.errors import UserError
@@ -72,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
 
     _without_installed_extensions()
     register_progress()
+    quiet_transformers()
     args = _parser().parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     try:

@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,7 @@ from posttrainbench.executors._state import (
     trial_phase,
 )
 from posttrainbench.executors.base import Executor
+from posttrainbench.progress import Progress
 from posttrainbench.trial import TrialSpec
 
 __all__ = [
@@ -142,7 +144,7 @@ class LocalQueue:
 
     def run(self) -> dict[str, JobRecord]:
         """Run every unfinished trial; returns the final record of each trial."""
-        with self.state.lock("local queue"):
+        with self.state.lock("local queue"), Progress("trials", len(self.specs)) as progress:
             self.state.cancel_flag.unlink(missing_ok=True)
             pending = self._adopt_or_queue()
             try:
@@ -153,13 +155,22 @@ class LocalQueue:
                     while pending and self._can_start(pending[0]):
                         self._start(pending.pop(0))
                     self._reap()
+                    self._report(progress)
                     if self._workers:
                         time.sleep(self.poll_s)
+                self._report(progress)
             except KeyboardInterrupt:
                 if self.watch:
                     self._stop_attached()
                 raise
         return self.state.records()
+
+    def _report(self, progress: Progress) -> None:
+        """Trials done, and how many are in each phase: ``trials: 2/6 · 1 solve · 3 new``."""
+        phases = Counter(trial_phase(self.runs_root, spec) for spec in self.specs)
+        done = phases.pop("done", 0)
+        info = " · ".join(f"{count} {phase}" for phase, count in sorted(phases.items()))
+        progress.update(done, info)
 
     def _stop_attached(self) -> None:
         """Let the attached workers end their trials cleanly (they got the Ctrl-C too)."""
