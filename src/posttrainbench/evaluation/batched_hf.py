@@ -31,7 +31,8 @@ from inspect_ai.tool import ToolChoice, ToolInfo
 
 from posttrainbench.evaluation._batched_decode import DecodeSettings, Request, decode_all
 from posttrainbench.evaluation._sampling import SamplingParams
-from posttrainbench.evaluation.progress import progress_line
+from posttrainbench.evaluation.progress import PROGRESS_LABEL
+from posttrainbench.progress import progress_line
 
 __all__ = ["API_NAME", "QUIET_S", "BatchedHFAPI"]
 
@@ -120,7 +121,9 @@ class BatchedHFAPI(HuggingFaceAPI):
         start = time.monotonic()
 
         def progress(done: int, total: int) -> None:
-            print(progress_line(done, total, time.monotonic() - start), flush=True)
+            elapsed = time.monotonic() - start
+            rate = done / elapsed if done and elapsed > 0 else None
+            print(progress_line(PROGRESS_LABEL, done, total, "samples", rate), flush=True)
 
         pad = self.tokenizer.pad_token_id
         return decode_all(

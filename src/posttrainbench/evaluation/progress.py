@@ -14,7 +14,7 @@ from typing import Any
 
 from posttrainbench.progress import Progress
 
-__all__ = ["PROGRESS_PREFIX", "register_progress"]
+__all__ = ["PROGRESS_LABEL", "PROGRESS_PREFIX", "register_progress"]
 
 PROGRESS_LABEL = "eval"
 PROGRESS_PREFIX = f"{PROGRESS_LABEL}: "
