@@ -23,3 +23,6 @@ def test_the_prompt_states_the_tokenizer_rule() -> None:
     assert "base model's tokenizer" in text
     assert "only if you resized the embeddings" in text
     assert "generation_config.json are not used" in text
+    # The submission-as-code refusals (pickle weights, custom code) are stated up front.
+    assert "Weights must be safetensors files" in text
+    assert "custom model code are never loaded" in text
