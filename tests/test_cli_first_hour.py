@@ -22,7 +22,8 @@ from posttrainbench.cli import app, print_error
 from posttrainbench.errors import UserError
 from posttrainbench.results import ResultStore, TrialResult
 from posttrainbench.runs import RunsLayout
-from posttrainbench.trial import index_path
+from posttrainbench.testing.fake_trials import write_trial_record
+from posttrainbench.trial import TrialPaths, TrialSpec, index_path
 
 REPO = Path(__file__).resolve().parents[1]
 TRIAL = "reference-steps-500_arith_tiny_0.5h_r1_0123456789"
@@ -64,8 +65,10 @@ def project(tmp_path: Path) -> Path:
     store.upsert_result(_result("reference", 0.95, TRIAL))
     trial = runs / "demo" / TRIAL
     (trial / "agent").mkdir(parents=True)
-    spec = {"agent": "reference", "agent_config": "steps=500"}
-    (trial / "trial.json").write_text(json.dumps({"spec": spec}))
+    spec = TrialSpec(
+        agent="reference", agent_config="steps=500", model="tiny", benchmark="arith", hours=0.5
+    )
+    write_trial_record(TrialPaths(trial), spec)
     (trial / "agent" / "raw.jsonl").write_text(
         _raw("2026-01-01T00:00:01+00:00", "sft: 2000 records, lr 0.002, up to 500 steps")
         + _raw("2026-01-01T00:00:09+00:00", "sft: step 10/500 loss 4.6271 · ETA 45s")

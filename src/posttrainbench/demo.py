@@ -29,14 +29,14 @@ __all__ = [
     "run_demo",
 ]
 
-DEMO_STEPS = 600
-"""Optimizer steps of the reference recipe in the demo (about 80 s on an idle 2-core CPU).
+DEMO_STEPS = 800
+"""Optimizer steps of the reference recipe in the demo (about 110 s on an idle 2-core CPU).
 
-At ``DEMO_LR`` seeds 0, 1 and 2 reach 0.920, 1.000 and 0.995
-(``benchmarks/demo_gain.py --seeds N --steps 600 --lr 3e-3``, none cut short); at the
-recipe's toy default 2e-3 the same needed 800 steps (500: 0.89 for seed 0)."""
-DEMO_LR = 3e-3
-"""Peak learning rate of the demo's recipe: above the toy default, for fewer steps."""
+At ``DEMO_LR`` seeds 0, 1 and 2 reach 1.000 each (``benchmarks/demo_gain.py --seeds N``);
+500 steps gave 0.89 for seed 0, and 600 steps at lr 3e-3 gave 0.920, 1.000 and 0.995 for
+seeds 0-2 but 0.86 in one CI run (two test workers), too close to the 0.9 the demo promises."""
+DEMO_LR = 2e-3
+"""Peak learning rate of the demo's recipe (the recipe's toy default)."""
 DEMO_HOURS = 0.5
 """Time budget per demo trial: a safety cap, several times what the steps need."""
 DEMO_EXPERIMENT = "demo"

@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from posttrainbench.trial import TrialPaths
+from posttrainbench.testing.fake_trials import write_trial_record
+from posttrainbench.trial import TrialPaths, TrialSpec
 
 from .streams import STREAMS
 
@@ -30,13 +31,14 @@ def fake_trial(runs: Path) -> TrialPaths:
     """A run directory whose agent (claude-code) has run: trial.json and raw.jsonl only."""
     paths = TrialPaths(runs / "exp" / "claude-code_arith_tiny_0.05h_r1_abcdef0123")
     paths.agent_dir.mkdir(parents=True)
-    spec = {
-        "agent": "claude-code",
-        "agent_config": "claude-sonnet-4-5",
-        "model": "m",
-        "benchmark": "arith",
-    }
-    paths.trial_json.write_text(json.dumps({"spec": spec}))
+    spec = TrialSpec(
+        agent="claude-code",
+        agent_config="claude-sonnet-4-5",
+        model="m",
+        benchmark="arith",
+        hours=0.05,
+    )
+    write_trial_record(paths, spec)
     with paths.raw_stream.open("w") as handle:
         for i, line in enumerate(STREAMS["claude-code"]):
             record = {"ts": f"2026-01-01T00:00:{i:02d}+00:00", "stream": "stdout", "line": line}

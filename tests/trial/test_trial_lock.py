@@ -63,8 +63,12 @@ def test_second_harness_exits_at_once_and_a_dead_holders_lock_is_taken_over(
         first.send_signal(signal.SIGKILL)
         first.wait()
 
-    # The holder died with its queue: its lock is stale (dead pid on this host) and the next
-    # run takes it.
+    # The holder (the queue's worker) dies with its queue, shortly after it: its lock is then
+    # stale (dead pid on this host) and the next run takes it.
+    deadline = time.monotonic() + 60
+    while Path(f"/proc/{holder.pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not Path(f"/proc/{holder.pid}").exists(), "the worker outlived its queue"
     third = ptb_run(runs_root, tiny_model, failpoint="solve.start")
     third.communicate(timeout=120)
     assert third.returncode == -signal.SIGKILL

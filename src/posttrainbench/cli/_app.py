@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 
 from posttrainbench.runs import RUNS_DIR_ENV, RUNS_DIR_NAME, RunsLayout
@@ -36,11 +35,32 @@ _FILE_WIDTH = 200
 """Columns of output that goes to a file or pipe: wide enough that paths are not split."""
 
 
+class _CliConsole(Console):
+    """A console that wraps at the terminal's width, and not at 80 columns in a file.
+
+    The width is decided at each print, from the stream and ``$COLUMNS`` of that moment,
+    not once at import: the module is imported long before output may be redirected.
+    """
+
+    def __init__(self, *, stderr: bool = False) -> None:
+        super().__init__(stderr=stderr, highlight=False)
+        self._width = None  # Console froze $COLUMNS of import time here
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        """The terminal's size; ``_FILE_WIDTH`` columns for a file or pipe without $COLUMNS."""
+        size = Console.size.fget(self)  # type: ignore[attr-defined]
+        if not self.file.isatty() and "COLUMNS" not in os.environ:
+            return ConsoleDimensions(_FILE_WIDTH, size.height)
+        return size  # type: ignore[no-any-return]
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+
 def _console(*, stderr: bool = False) -> Console:
-    """A console that wraps at the terminal's width, and not at 80 columns in a file."""
-    stream = sys.stderr if stderr else sys.stdout
-    to_file = not stream.isatty() and "COLUMNS" not in os.environ
-    return Console(stderr=stderr, highlight=False, width=_FILE_WIDTH if to_file else None)
+    return _CliConsole(stderr=stderr)
 
 
 console = _console()

@@ -21,7 +21,7 @@ from posttrainbench.executors.base import executor_named
 from posttrainbench.judge import JudgeSettings
 from posttrainbench.results import TrialResult
 from posttrainbench.runs import RunsLayout
-from posttrainbench.trial import TrialPaths, TrialRunner, TrialSpec, trial_dir
+from posttrainbench.trial import EventLog, Phase, TrialPaths, TrialRunner, TrialSpec, trial_dir
 from posttrainbench.trial.lock import TrialLock
 
 __all__ = ["check_trials", "run_trials"]
@@ -31,11 +31,14 @@ def check_trials(specs: Sequence[TrialSpec], runs_root: Path) -> None:
     """Raise the ``UserError`` of the first spec that cannot run, before anything starts.
 
     Raises:
-        UserError: An unknown agent, benchmark or sandbox, a missing model or agent CLI.
+        UserError: An unknown agent, benchmark or sandbox, a missing model or agent CLI, a
+            trial folder written by another run format or for another spec.
         TrialBusyError: Another harness is running one of the trials.
     """
     for spec in specs:
-        paths = TrialRunner(spec, runs_root).paths  # validates everything a user names
+        runner = TrialRunner(spec, runs_root)  # validates everything a user names
+        runner.check_existing()  # a folder of another run format or spec
+        paths = runner.paths
         TrialLock(paths.lock, spec.trial_id, paths.events).ensure_free()
 
 
@@ -79,8 +82,10 @@ def run_trials(
 
 def _result(spec: TrialSpec, runs_root: Path, executor: str) -> TrialResult:
     paths = TrialPaths(trial_dir(runs_root, spec))
-    if paths.result.is_file():
-        return TrialResult.model_validate_json(paths.result.read_text())
+    # Finished means finalize ended: its result.json is written just before that end, so a
+    # worker killed in between left a result but not a finished trial (it resumes next time).
+    if paths.result.is_file() and EventLog(paths.events).ended(Phase.FINALIZE) is not None:
+        return TrialResult.load(paths.result)
     state = StateDir(RunsLayout(runs_root).experiment_dir(spec.experiment))
     record = state.load(spec.trial_id, executor)
     output = state.log_path(spec.trial_id)

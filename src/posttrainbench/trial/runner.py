@@ -224,6 +224,15 @@ class TrialRunner:
                 "Choose a writable --runs-dir."
             ) from error
 
+    def check_existing(self) -> None:
+        """Raise the ``UserError`` of an existing folder this harness cannot resume.
+
+        The folder may have been written by a harness of another run format, or for
+        another spec; a caller that queues trials checks this before anything starts.
+        """
+        if self.paths.trial_json.exists():
+            self._check_existing(self.paths.trial_json)
+
     def _check_existing(self, trial_json: Path) -> None:
         # The run format is checked before the record is parsed: another layout may not parse.
         version = read_format_version(trial_json)
