@@ -127,24 +127,16 @@ def _remove_leftovers() -> None:
     Names carry their maker's pid; those of a live process are left alone. The pair's host
     end goes with its routes, the namespace after it.
     """
+    from posttrainbench.trial.lock import pid_alive  # the trial package is heavy to import
+
     links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
     for tag in re.findall(r"^\d+: ptbsi(\d+)a[@:]", links, re.MULTILINE):
-        if not _alive(int(tag)):
+        if not pid_alive(int(tag)):
             _ip("link", "delete", f"ptbsi{tag}a", check=False)
     namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     for tag in re.findall(r"^ptb-standin-(\d+)", namespaces, re.MULTILINE):
-        if not _alive(int(tag)):
+        if not pid_alive(int(tag)):
             _ip("netns", "delete", f"ptb-standin-{tag}", check=False)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _ip(*args: str, check: bool = True) -> None:

@@ -29,7 +29,7 @@ from posttrainbench.errors import UserError
 from posttrainbench.records import Record
 from posttrainbench.trial.events import utc_now
 
-__all__ = ["LockHolder", "LockTakeover", "TrialBusyError", "TrialLock"]
+__all__ = ["LockHolder", "LockTakeover", "TrialBusyError", "TrialLock", "pid_alive"]
 
 HEARTBEAT_S = 15.0
 """How often the holder refreshes its heartbeat."""
@@ -175,7 +175,7 @@ class TrialLock:
             return None  # missing, or torn by a crash mid-write: stale
 
     def _stale(self, holder: LockHolder) -> bool:
-        if holder.host == self.holder.host and not _alive(holder.pid):
+        if holder.host == self.holder.host and not pid_alive(holder.pid):
             return True
         return time.time() - holder.heartbeat > self.stale_after_s
 
@@ -189,7 +189,8 @@ class TrialLock:
             self._write()
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this host (one of another user's counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
