@@ -100,15 +100,20 @@ def host_files(ws: Path, base: Path, arg: str) -> None:
     say(" ".join(line for line in status.splitlines() if line.startswith("CapEff")))
 
 
-def proc_peek(ws: Path, base: Path, arg: str) -> None:
-    """Read init's environment and memory, and list the processes visible."""
-    for path in ("/proc/1/environ", "/proc/1/mem", "/proc/1/root/etc/shadow"):
+def _try_reads(*paths: str) -> None:
+    """Read the first bytes of each path: ``READ path`` when it worked, else the error."""
+    for path in paths:
         try:
             with Path(path).open("rb") as handle:
                 handle.read(16)
             say(f"READ {path}")
         except OSError as error:
             say(f"{path}: {error.strerror}")
+
+
+def proc_peek(ws: Path, base: Path, arg: str) -> None:
+    """Read init's environment and memory, and list the processes visible."""
+    _try_reads("/proc/1/environ", "/proc/1/mem", "/proc/1/root/etc/shadow")
     visible = _pids()
     say(f"processes visible: {len(visible)}")
 
@@ -377,13 +382,7 @@ def dev_tricks(ws: Path, base: Path, arg: str) -> None:
     import fcntl
     import termios
 
-    for path in ("/dev/kmsg", "/dev/mem", "/dev/kmem", "/dev/port", "/dev/sda", "/dev/nvme0n1"):
-        try:
-            with Path(path).open("rb") as handle:
-                handle.read(16)
-            say(f"READ {path}")
-        except OSError as error:
-            say(f"{path}: {error.strerror}")
+    _try_reads("/dev/kmsg", "/dev/mem", "/dev/kmem", "/dev/port", "/dev/sda", "/dev/nvme0n1")
     try:
         Path("/dev/kmsg").write_text("<0>ptb attack\n")
         say("WROTE /dev/kmsg")
