@@ -85,3 +85,17 @@ def test_a_terminal_gets_a_bar() -> None:
     assert "\x1b[" in text  # drawn with terminal control codes, not plain lines
     assert "sft" in text and "10/10" in text and "loss 0.25" in text
     assert "sft: 10/10" not in text
+
+
+def test_no_rate_while_nothing_was_done_since_the_warm_up() -> None:
+    # A queue of two long trials: one done, the other running for minutes.
+    clock = _Clock()
+    progress, out = _plain(clock)
+    progress.interval_s = 0.0
+    with progress:
+        clock.now += 40.0
+        progress.update(1, info="1 solve")
+        clock.now += 10 * MIN_WINDOW_S
+        progress.update(1, info="1 solve still")
+    last = out.getvalue().splitlines()[-1]
+    assert last == "eval: 1/100 samples · 1 solve still", last

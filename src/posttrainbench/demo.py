@@ -86,7 +86,11 @@ def run_demo(
     sandbox: str = "auto",
     log: Callable[[str], None] = print,
 ) -> DemoRun:
-    """Build the tiny base model (once) and run (or reuse) one trial per demo agent."""
+    """Build the tiny base model (once) and run (or reuse) one trial per demo agent.
+
+    The trials run at once: the noop trial's audit and evaluation fit beside the recipe's
+    training, which is most of the demo's time.
+    """
     from posttrainbench._hf_quiet import quiet_transformers
     from posttrainbench.executors import run_trials
     from posttrainbench.testing import build_tiny_model
@@ -101,7 +105,9 @@ def run_demo(
     reused = [s.trial_id for s in specs if (trial_dir(runs_dir, s) / "result.json").is_file()]
     for trial_id in reused:
         log(f"{trial_id}: already done, showing its recorded result")
-    results = run_trials(specs, runs_dir, log=log, echo_agent=True)
+    results = run_trials(
+        specs, runs_dir, log=log, echo_agent=True, executor_settings={"slots": len(specs)}
+    )
     return DemoRun(results=results, reused=reused)
 
 

@@ -76,8 +76,8 @@ class _Rate:
             self.start = (now if self.start is None else self.start[0], done)
             return None
         elapsed = now - self.start[0]
-        if elapsed < MIN_WINDOW_S:
-            return None
+        if elapsed < MIN_WINDOW_S or done == self.start[1]:
+            return None  # too early, or nothing done since the warm-up: no rate to speak of
         return (done - self.start[1]) / elapsed
 
 

@@ -107,8 +107,11 @@ def executor_named(
     extra_env: Mapping[str, str] | None = None,
     watch: bool = False,
     echo_agent: bool = False,
+    settings: Mapping[str, object] | None = None,
 ) -> Executor:
     """Executor ``name`` (a registry name or ``module:Class``) with its default settings.
+
+    ``settings`` overrides some of them (as keys of an experiment file's ``[executor]``).
 
     Raises:
         UserError: The name is unknown, or the executor has settings without defaults.
@@ -119,7 +122,7 @@ def executor_named(
 
     kind: type[Executor] = EXECUTORS.resolve(name)
     try:
-        settings = kind.settings_model.model_validate({"type": name})
+        validated = kind.settings_model.model_validate({**(settings or {}), "type": name})
     except ValidationError as error:
         needed = ", ".join(".".join(map(str, problem["loc"])) for problem in error.errors())
         raise UserError(
@@ -127,7 +130,7 @@ def executor_named(
             "table of an experiment file and run that with `ptb run FILE`."
         ) from error
     return kind(
-        settings,
+        validated,
         specs,
         runs_root,
         experiment_dir,

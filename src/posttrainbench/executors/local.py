@@ -13,7 +13,6 @@ its workers print to its log as it comes, and keeps them attached: they share it
 
 from __future__ import annotations
 
-import ctypes
 import os
 import re
 import signal
@@ -28,6 +27,7 @@ from pathlib import Path
 from pydantic import ConfigDict, Field
 from typing_extensions import override
 
+from posttrainbench._deathsig import die_with_parent
 from posttrainbench.config import ExecutorSettings
 from posttrainbench.errors import UserError
 from posttrainbench.executors._state import (
@@ -49,7 +49,6 @@ __all__ = [
     "host_gpus",
 ]
 
-_PR_SET_PDEATHSIG = 1
 _STOP_GRACE_S = 30.0
 """How long an interrupted watching queue waits for its workers to stop cleanly."""
 
@@ -91,11 +90,6 @@ def _process_start(pid: int) -> str | None:
 
 def _alive(record: JobRecord) -> bool:
     return record.pid is not None and _process_start(record.pid) == record.pid_start
-
-
-def _die_with_queue() -> None:
-    """In a watched worker before exec: SIGKILL when the queue dies, as an in-process trial."""
-    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 @dataclass
@@ -240,7 +234,7 @@ class LocalQueue:
                 # Unwatched, a worker outlives a stopped queue and is adopted on restart;
                 # watched, it lives and dies with the queue, like a trial run in-process.
                 start_new_session=not self.watch,
-                preexec_fn=_die_with_queue if self.watch else None,
+                preexec_fn=die_with_parent if self.watch else None,
             )
         record = self.state.load(spec.trial_id, "local")
         record = self.state.save(

@@ -12,7 +12,7 @@ before anything starts, so a typo in the last one does not surface hours later.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from posttrainbench.errors import TrialFailed, UserError
@@ -49,6 +49,7 @@ def run_trials(
     executor: str = "local",
     log: Callable[[str], None] = print,
     echo_agent: bool = False,
+    executor_settings: Mapping[str, object] | None = None,
 ) -> list[TrialResult]:
     """Run (or resume) ``specs`` on ``executor`` and return their results, in order.
 
@@ -58,6 +59,7 @@ def run_trials(
         executor: A name of ``config.EXECUTORS`` or a ``module:Class`` path.
         log: Progress, and each line the trials print.
         echo_agent: The trials also print each line their agents print (demos).
+        executor_settings: Settings of the executor other than its defaults (``slots``).
 
     Raises:
         UserError: A spec cannot run, or a trial stopped on a user error (its message).
@@ -76,6 +78,7 @@ def run_trials(
             extra_env=judge_env,
             watch=True,
             echo_agent=echo_agent,
+            settings=executor_settings,
         ).run(wait=True)
     return [_result(spec, runs_root, executor) for spec in specs]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import os
 import shutil
 import signal
@@ -14,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from posttrainbench._deathsig import die_with_parent
 from posttrainbench.errors import UserError
 from posttrainbench.sandbox._cgroups import CgroupSet
 from posttrainbench.sandbox._guard import LimitGuard, Watchdog
@@ -28,7 +28,6 @@ __all__ = ["Launch", "run_tree"]
 _POLL_S = 0.2
 _REAP_TIMEOUT_S = 5.0
 _PIPE_DRAIN_S = 5.0
-_PR_SET_PDEATHSIG = 1
 # Joins each cgroup named before "--" (writing 0 moves the writer), then runs the rest:
 # the agent's first instruction already runs inside its limits.
 _JOIN_CGROUPS = 'while [ "$1" != -- ]; do echo 0 > "$1" || exit 125; shift; done; shift; exec "$@"'
@@ -74,7 +73,7 @@ def run_tree(launch: Launch, request: SandboxRequest) -> SandboxResult:
                 stderr=subprocess.PIPE,
                 start_new_session=True,
                 pass_fds=launch.pass_fds,
-                preexec_fn=_die_with_harness,
+                preexec_fn=die_with_parent,
             )
         except (FileNotFoundError, PermissionError, NotADirectoryError) as error:
             if cgroups is not None:
@@ -120,12 +119,6 @@ def _limited_argv(
         return [*prefix, *argv]
     joins = [str(path) for path in cgroups.procs_files]
     return ["/bin/sh", "-c", _JOIN_CGROUPS, "sh", *joins, "--", *prefix, *argv]
-
-
-def _die_with_harness() -> None:
-    """In the child before exec: SIGKILL when the harness dies (the watchdog does the rest)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def _kill_cgroups(cgroups: CgroupSet | None) -> None:

@@ -22,9 +22,7 @@ starts. Every other variable is passed with each attempt.
 from __future__ import annotations
 
 import atexit
-import ctypes
 import importlib
-import json
 import os
 import select
 import signal
@@ -35,7 +33,10 @@ import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+
+from pydantic import BaseModel
+
+from posttrainbench._deathsig import die_with_parent
 
 __all__ = ["Zygote", "run_evaluation_process", "start_zygote"]
 
@@ -46,10 +47,8 @@ new zygote. Variables read when used (``CUDA_VISIBLE_DEVICES``, ``OMP_NUM_THREAD
 ``PTB_*``) reach each attempt with its environment; so do those that libraries set in the
 harness while it runs (torch's ``TORCHINDUCTOR_CACHE_DIR``), which must not retire it."""
 _IMPORT_TIME_NAMES = ("HOME", "TMPDIR")
-_PR_SET_PDEATHSIG = 1
 _ZYGOTE_MAIN = (
-    "import json, sys; from posttrainbench.trial.eval_process import _serve; "
-    "_serve(json.loads(sys.argv[1]))"
+    "import sys; from posttrainbench.trial.eval_process import _serve; _serve(sys.argv[1:])"
 )
 _ZYGOTE_START_TIMEOUT_S = 600.0
 """How long the zygote may take to fork an attempt (its imports included)."""
@@ -65,6 +64,27 @@ def _identity() -> tuple[tuple[str, str], ...]:
     )
 
 
+class _Request(BaseModel):
+    """One attempt to fork: what to call, with what, where its output goes."""
+
+    entry: str
+    """``module:function``; the function takes the argv list and returns the exit status."""
+    argv: list[str]
+    log: str
+    """File the attempt's stdout and stderr are appended to."""
+    env: dict[str, str]
+    """Its whole environment."""
+    cwd: str
+
+
+class _Answer(BaseModel):
+    """The zygote's answer: the attempt's pid once it runs, then its exit status."""
+
+    pid: int | None = None
+    status: int | None = None
+    """Exit status; ``-N`` when killed by signal N."""
+
+
 class _ZygoteDied(Exception):
     """The zygote's output ended: it is gone."""
 
@@ -76,7 +96,7 @@ class Zygote:
         self.identity = _identity()
         """The import-time environment it was started with."""
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _ZYGOTE_MAIN, json.dumps(list(warm_modules))],
+            [sys.executable, "-c", _ZYGOTE_MAIN, *warm_modules],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -105,20 +125,17 @@ class Zygote:
         value; negative: killed by that signal), or None when it ran past ``timeout_s``
         and was killed with everything it started.
         """
-        request = {
-            "entry": entry,
-            "argv": argv,
-            "log": str(log_path),
-            "env": dict(os.environ),
-            "cwd": str(Path.cwd()),
-        }
+        request = _Request(
+            entry=entry, argv=argv, log=str(log_path), env=dict(os.environ), cwd=str(Path.cwd())
+        )
         assert self.process.stdin is not None
-        self.process.stdin.write(json.dumps(request).encode() + b"\n")
+        self.process.stdin.write(request.model_dump_json().encode() + b"\n")
         self.process.stdin.flush()
         started = self._answer(time.monotonic() + _ZYGOTE_START_TIMEOUT_S)
         if started is None:
             raise RuntimeError("the evaluation zygote did not start an attempt in time")
-        pid = int(started["pid"])
+        assert started.pid is not None
+        pid = started.pid
         try:
             ended = self._answer(time.monotonic() + timeout_s)
         except _ZygoteDied:  # killed from outside (the OOM killer): the attempt died with it
@@ -132,9 +149,10 @@ class Zygote:
             _kill_group(pid)
             self._answer(None)
             return None
-        return int(ended["status"])
+        assert ended.status is not None
+        return ended.status
 
-    def _answer(self, deadline: float | None) -> dict[str, Any] | None:
+    def _answer(self, deadline: float | None) -> _Answer | None:
         """The zygote's next answer; None when ``deadline`` passed first."""
         assert self.process.stdout is not None
         descriptor = self.process.stdout.fileno()
@@ -148,8 +166,7 @@ class Zygote:
                 raise _ZygoteDied
             self._pending += chunk
         line, _, self._pending = self._pending.partition(b"\n")
-        answer: dict[str, Any] = json.loads(line)
-        return answer
+        return _Answer.model_validate_json(line)
 
 
 _EVALUATION_ENTRY = "posttrainbench.evaluation.final:main"
@@ -215,29 +232,17 @@ def _close_zygote_at_exit() -> None:
 # -- inside the zygote -----------------------------------------------------------------------
 
 
-def _die_with_parent() -> None:
-    """Ask the kernel to SIGKILL this process when its parent ends (Linux; else a no-op)."""
-    parent = os.getppid()
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:  # the parent ended before the request took effect
-        os._exit(1)
-
-
-def _run_attempt(request: dict[str, Any]) -> None:
+def _run_attempt(request: _Request) -> None:
     """In the forked child: become a fresh evaluation process, run it, exit with its code."""
     code = 1
     try:
         os.setpgid(0, 0)
-        _die_with_parent()
+        die_with_parent()
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        os.chdir(request["cwd"])
+        os.chdir(request.cwd)
         os.environ.clear()
-        os.environ.update(request["env"])
-        output = os.open(request["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        os.environ.update(request.env)
+        output = os.open(request.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         nothing = os.open(os.devnull, os.O_RDONLY)
         os.dup2(nothing, 0)
         os.dup2(output, 1)
@@ -247,9 +252,9 @@ def _run_attempt(request: dict[str, Any]) -> None:
         sys.stdin = open(0, closefd=False)  # noqa: SIM115 - the process's own stdin
         sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
         sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
-        module, _, function = request["entry"].partition(":")
-        sys.argv = [module, *request["argv"]]
-        code = getattr(importlib.import_module(module), function)(request["argv"])
+        module, _, function = request.entry.partition(":")
+        sys.argv = [module, *request.argv]
+        code = getattr(importlib.import_module(module), function)(request.argv)
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
     except BaseException:
@@ -263,7 +268,7 @@ def _run_attempt(request: dict[str, Any]) -> None:
 
 def _serve(warm_modules: list[str]) -> None:
     """The zygote's loop: import once, then fork one attempt per request until stdin closes."""
-    _die_with_parent()
+    die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C is the harness's to handle
     for name in warm_modules:
         try:
@@ -273,9 +278,11 @@ def _serve(warm_modules: list[str]) -> None:
     requests = os.fdopen(0, "rb")
     answers = os.fdopen(1, "wb", buffering=0)
     for line in requests:
+        request = _Request.model_validate_json(line)
         pid = os.fork()
         if pid == 0:  # the attempt's dup2 replaces fds 0 and 1 (closing them first would
-            _run_attempt(json.loads(line))  # hand their numbers to the files it opens)
-        answers.write(json.dumps({"pid": pid}).encode() + b"\n")
+            _run_attempt(request)  # hand their numbers to the files it opens); never returns
+        answers.write(_Answer(pid=pid).model_dump_json().encode() + b"\n")
         _, status = os.waitpid(pid, 0)
-        answers.write(json.dumps({"status": os.waitstatus_to_exitcode(status)}).encode() + b"\n")
+        code = os.waitstatus_to_exitcode(status)
+        answers.write(_Answer(status=code).model_dump_json().encode() + b"\n")
