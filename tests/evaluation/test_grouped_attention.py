@@ -49,3 +49,23 @@ def test_the_model_uses_it_inside_the_block_only(tiny_model: Path) -> None:
             grouped = model(input_ids=ids).logits
     assert model.config._attn_implementation == "sdpa"
     torch.testing.assert_close(grouped, plain)
+
+
+def test_key_ranges_attend_like_the_mask_they_stand_for() -> None:
+    import torch
+
+    torch.manual_seed(1)
+    module = torch.nn.Module().eval()
+    query = torch.randn(3, 4, 1, 8, dtype=torch.float64)
+    key, value = (torch.randn(3, 2, 9, 8, dtype=torch.float64) for _ in "kv")
+    start = torch.tensor([0, 3, 5], dtype=torch.int32)
+    count = torch.tensor([9, 4, 1], dtype=torch.int32)
+    mask = torch.zeros(3, 1, 1, 9, dtype=torch.bool)
+    for row, (first, n) in enumerate(zip(start.tolist(), count.tolist(), strict=True)):
+        mask[row, ..., first : first + n] = True
+    ref, _ = grouped_attention_forward(module, query, key, value, mask)
+    everything = torch.ones_like(mask)  # the ranges replace the mask
+    out, _ = grouped_attention_forward(
+        module, query, key, value, everything, ptb_key_start=start, ptb_key_count=count
+    )
+    torch.testing.assert_close(out, ref, rtol=1e-12, atol=1e-12)

@@ -12,8 +12,8 @@ own decode loop over all requests of an evaluation:
 - **a compiled decode step** on CUDA (``torch.compile``, ``reduce-overhead``: one CUDA
   graph replay per token, the model's forward and the sampling together); the prefill
   runs eager with ``logits_to_keep=1``;
-- **grouped-query decode attention** that reads each key/value head once (see
-  :mod:`~posttrainbench.evaluation._grouped_attention`);
+- **grouped-query decode attention** that reads each key/value head once, and on a GPU
+  only each row's own keys (see :mod:`~posttrainbench.evaluation._grouped_attention`);
 - **early stop per sequence**: a row's output ends at its first stop token or its token
   limit, and a batch ends once all its rows have ended;
 - **per-request seeds**: see :mod:`~posttrainbench.evaluation._sampling` (a request samples
@@ -100,8 +100,8 @@ def decode_batches(
     length = _padded(max(len(r.prompt) for r in requests))
     length += max(r.max_new_tokens for r in requests)
     size = _rows_that_fit(model, min(settings.batch_size, len(requests)), length)
-    with grouped_decode_attention(model):
-        decoder = _Decoder(model, size, length, settings, stop_ids)
+    with grouped_decode_attention(model) as key_ranges:
+        decoder = _Decoder(model, size, length, settings, stop_ids, key_ranges=key_ranges)
         for start in range(0, len(order), size):
             indices = order[start : start + size]
             chunk = [requests[i] for i in indices]
@@ -146,13 +146,17 @@ class _Decoder:
         length: int,
         settings: DecodeSettings,
         stop_ids: Sequence[int],
+        *,
+        key_ranges: bool = False,
     ) -> None:
+        """``key_ranges``: pass each row's key range to the attention (see ``_step``)."""
         import torch
         from transformers import StaticCache
 
         self.model = model
         self.device = model.device
         self.rows, self.length = rows, length
+        self.key_ranges = key_ranges
         self.sampling = settings.sampling
         self.stop = torch.tensor(list(stop_ids), device=self.device)
         self.cache = StaticCache(config=model.config, max_cache_len=length)
@@ -176,7 +180,19 @@ class _Decoder:
         seeds: Any,
         seen: Any,
     ) -> Any:
-        """Feed token ``t`` of every row, sample token ``t + 1``: one graph for all steps."""
+        """Feed token ``t`` of every row, sample token ``t + 1``: one graph for all steps.
+
+        Row ``b``'s keys are its prompt, right-aligned to ``start``, and the tokens fed
+        so far: ``lengths[b] + t + 1`` cache slots from ``start - lengths[b]``.
+        """
+        import torch
+
+        ranges = {}
+        if self.key_ranges:
+            ranges = {
+                "ptb_key_start": (start - lengths).to(torch.int32),
+                "ptb_key_count": (lengths + t + 1).to(torch.int32),
+            }
         out = self.model(
             input_ids=token[:, None],
             position_ids=(lengths + t)[:, None],
@@ -184,6 +200,7 @@ class _Decoder:
             attention_mask=mask,
             past_key_values=self.cache,
             use_cache=True,
+            **ranges,
         )
         logits = out.logits[:, -1, :]
         return next_tokens(logits, self.sampling, seeds, t + 1, seen, self.vocab_ids)
