@@ -54,6 +54,7 @@ from posttrainbench.trial.access_log import AccessRecorder
 from posttrainbench.trial.agent_data import CACHE_ENV, build_agent_data
 from posttrainbench.trial.agent_env import agent_environment, assigned_gpus, honeytokens
 from posttrainbench.trial.audit import audit_context, instruct_fingerprints, reference_models
+from posttrainbench.trial.eval_process import start_zygote
 from posttrainbench.trial.events import PHASES, EventLog, Phase, utc_now
 from posttrainbench.trial.failpoints import failpoint
 from posttrainbench.trial.follow import StreamFollower
@@ -87,6 +88,11 @@ __all__ = ["TrialRunner"]
 def _grace_s(hours: float) -> float:
     # Upstream allows 5 minutes past the budget for wrap-up; short demo budgets get less.
     return min(300.0, max(10.0, hours * 3600 * 0.05))
+
+
+def _kill_grace_s(hours: float) -> float:
+    # Between SIGTERM at the limit and SIGKILL: 30 s, less for budgets under an hour.
+    return min(30.0, max(3.0, hours * 3600 * 0.01))
 
 
 @dataclass
@@ -156,6 +162,8 @@ class TrialRunner:
         self._make_root()
         with TrialLock(self.paths.lock, self.spec.trial_id, self.paths.events) as lock:
             self._open_run_dir()
+            if last >= PHASES.index(Phase.EVALUATE) and self.events.ended(Phase.EVALUATE) is None:
+                start_zygote()  # its imports overlap with the phases before evaluation
             for phase in PHASES[: last + 1]:
                 if self.events.ended(phase) is None:
                     lock.check()
@@ -341,6 +349,7 @@ class TrialRunner:
             cwd=paths.workspace,
             env=env,
             time_limit_s=time_limit,
+            kill_grace_s=_kill_grace_s(self.spec.hours),
             output_path=paths.raw_stream,
             mounts=[
                 *self._agent_mounts(),

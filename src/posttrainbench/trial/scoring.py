@@ -10,8 +10,6 @@ import fcntl
 import hashlib
 import json
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ from posttrainbench.evaluation import Metrics
 from posttrainbench.evaluation.final import EXIT_MODEL_UNUSABLE
 from posttrainbench.evaluation.progress import PROGRESS_PREFIX
 from posttrainbench.runs import RunsLayout
+from posttrainbench.trial.eval_process import run_evaluation_process
 from posttrainbench.trial.follow import LineFollower
 from posttrainbench.trial.manifest import fingerprint
 
@@ -53,13 +52,13 @@ def _attempt(
     protocol: str = "paper",
     log: Callable[[str], None] | None = None,
 ) -> tuple[Metrics | None, str, bool]:
-    """One evaluation in a fresh process: (metrics, error, whether retrying can help)."""
+    """One evaluation in a fresh process: (metrics, error, whether retrying can help).
+
+    The process is forked from a warm zygote (``trial.eval_process``), not started cold.
+    """
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     argv = [
-        sys.executable,
-        "-m",
-        "posttrainbench.evaluation.final",
         f"--model-dir={model_dir}",
         f"--benchmark={benchmark}",
         f"--family={family.value}",
@@ -71,18 +70,13 @@ def _attempt(
     if base_dir is not None:
         argv.append(f"--base-dir={base_dir}")
     argv.append(f"--protocol={protocol}")
-    progress = LineFollower(out / "process.log", log, PROGRESS_PREFIX) if log else nullcontext()
-    with (out / "process.log").open("w", encoding="utf-8") as log_file, progress:
-        try:
-            code = subprocess.run(
-                argv,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                timeout=ATTEMPT_TIMEOUT_S,
-                check=False,
-            ).returncode
-        except subprocess.TimeoutExpired:
-            return None, f"timed out after {ATTEMPT_TIMEOUT_S} s", True
+    log_path = out / "process.log"
+    log_path.touch()
+    progress = LineFollower(log_path, log, PROGRESS_PREFIX) if log else nullcontext()
+    with progress:
+        code = run_evaluation_process(argv, log_path, ATTEMPT_TIMEOUT_S)
+    if code is None:
+        return None, f"timed out after {ATTEMPT_TIMEOUT_S} s", True
     if code == 0:
         return Metrics.model_validate_json((out / "metrics.json").read_text()), "", False
     if code == EXIT_MODEL_UNUSABLE:

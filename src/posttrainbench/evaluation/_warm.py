@@ -1,0 +1,34 @@
+"""What an evaluation process imports, imported once by the evaluation zygote.
+
+``posttrainbench.trial.eval_process`` forks each evaluation attempt from a process that
+has imported these modules, so that an attempt starts in about a second instead of paying
+10 s of imports. The list is a speed hint, not a contract: a module missing here is
+imported by the attempt itself, and one that is not installed is skipped.
+"""
+
+from __future__ import annotations
+
+__all__ = ["WARM_MODULES"]
+
+WARM_MODULES = (
+    "torch",
+    "transformers",
+    "transformers.models.auto.tokenization_auto",
+    "transformers.convert_slow_tokenizer",
+    "transformers.models.qwen3.modeling_qwen3",
+    "transformers.models.llama.modeling_llama",
+    "transformers.models.smollm3.modeling_smollm3",
+    "transformers.models.gemma3.modeling_gemma3",
+    "peft",
+    "openai",
+    "inspect_ai",
+    "inspect_ai.agent._acp.server",
+    "inspect_ai.model._openai",
+    "inspect_ai.model._providers.hf",
+    "posttrainbench.benchmarks",
+    "posttrainbench.evaluation.final",
+    "posttrainbench.evaluation.engine",
+    "posttrainbench.evaluation.batched_hf",
+)
+"""Heavy imports of an evaluation: the ML stack, the model families of the catalog,
+inspect-ai and its ``hf``/OpenAI providers, and the harness's evaluation modules."""

@@ -1,0 +1,281 @@
+"""Evaluation attempts as fresh processes forked from a warm zygote.
+
+Each evaluation attempt runs in a process of its own: pristine interpreter state, its own
+log, its process group killed on timeout, gone when the harness dies. A new interpreter
+spends about 10 s importing torch, transformers and inspect-ai on a 2-core CPU, longer than
+the evaluation of a toy model itself; so each harness process keeps one *zygote*: a child
+interpreter running :func:`_serve`, that imports
+``posttrainbench.evaluation._warm`` once, never evaluates anything, and forks one child per
+attempt. An attempt thus shares no state with the harness (the zygote never was the
+harness) nor with earlier attempts (each is a fresh fork of the idle zygote).
+
+Protocol, one JSON object per line: the harness writes ``{"argv", "log", "env", "cwd"}``;
+the zygote forks, answers ``{"pid": N}`` once the child runs, then ``{"status": CODE}`` when
+it ended (``-N``: killed by signal N). The zygote ends when its input closes, and dies with
+the harness (``PR_SET_PDEATHSIG``), as each attempt dies with the zygote.
+
+Variables that libraries read when they are imported (``HF_*``, ``TRANSFORMERS_*``...)
+are the zygote's identity: when the harness's values change, a new zygote
+starts. Every other variable is passed with each attempt.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import importlib
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Zygote", "run_evaluation_process", "start_zygote"]
+
+_IMPORT_TIME_PREFIXES = ("HF_", "HUGGINGFACE_", "TRANSFORMERS_", "INSPECT_", "PYTHON", "XDG_")
+"""Variable prefixes read when libraries are imported (huggingface_hub's and transformers'
+cache and offline constants, inspect's settings, the interpreter's own): a change means a
+new zygote. Variables read when used (``CUDA_VISIBLE_DEVICES``, ``OMP_NUM_THREADS``,
+``PTB_*``) reach each attempt with its environment; so do those that libraries set in the
+harness while it runs (torch's ``TORCHINDUCTOR_CACHE_DIR``), which must not retire it."""
+_IMPORT_TIME_NAMES = ("HOME", "TMPDIR")
+_PR_SET_PDEATHSIG = 1
+_ZYGOTE_MAIN = (
+    "import json, sys; from posttrainbench.trial.eval_process import _serve; "
+    "_serve(json.loads(sys.argv[1]))"
+)
+_ZYGOTE_START_TIMEOUT_S = 600.0
+"""How long the zygote may take to fork an attempt (its imports included)."""
+
+
+def _identity() -> tuple[tuple[str, str], ...]:
+    return tuple(
+        sorted(
+            (name, value)
+            for name, value in os.environ.items()
+            if name.startswith(_IMPORT_TIME_PREFIXES) or name in _IMPORT_TIME_NAMES
+        )
+    )
+
+
+class _ZygoteDied(Exception):
+    """The zygote's output ended: it is gone."""
+
+
+class Zygote:
+    """One zygote process: imports ``warm_modules`` once, then forks an attempt per run."""
+
+    def __init__(self, warm_modules: Sequence[str]) -> None:
+        self.identity = _identity()
+        """The import-time environment it was started with."""
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _ZYGOTE_MAIN, json.dumps(list(warm_modules))],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=dict(os.environ),
+        )
+        self._pending = b""
+
+    def usable(self) -> bool:
+        """Alive, and started with the environment's current import-time variables."""
+        return self.process.poll() is None and self.identity == _identity()
+
+    def close(self) -> None:
+        """End the zygote (an attempt still running dies with it)."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                stream.close()
+
+    def run(self, entry: str, argv: list[str], log_path: Path, timeout_s: float) -> int | None:
+        """Call ``entry`` (``module:function``, given ``argv``) in a forked attempt.
+
+        The attempt's output is appended to ``log_path``, its environment and working
+        directory are this process's now. Returns its exit status (the function's return
+        value; negative: killed by that signal), or None when it ran past ``timeout_s``
+        and was killed with everything it started.
+        """
+        request = {
+            "entry": entry,
+            "argv": argv,
+            "log": str(log_path),
+            "env": dict(os.environ),
+            "cwd": str(Path.cwd()),
+        }
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(request).encode() + b"\n")
+        self.process.stdin.flush()
+        started = self._answer(time.monotonic() + _ZYGOTE_START_TIMEOUT_S)
+        if started is None:
+            raise RuntimeError("the evaluation zygote did not start an attempt in time")
+        pid = int(started["pid"])
+        try:
+            ended = self._answer(time.monotonic() + timeout_s)
+        except _ZygoteDied:  # killed from outside (the OOM killer): the attempt died with it
+            _kill_group(pid)
+            return -signal.SIGKILL
+        except BaseException:  # the harness is stopping: take the attempt down with it
+            _kill_group(pid)
+            self.close()
+            raise
+        if ended is None:
+            _kill_group(pid)
+            self._answer(None)
+            return None
+        return int(ended["status"])
+
+    def _answer(self, deadline: float | None) -> dict[str, Any] | None:
+        """The zygote's next answer; None when ``deadline`` passed first."""
+        assert self.process.stdout is not None
+        descriptor = self.process.stdout.fileno()
+        while b"\n" not in self._pending:
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready, _, _ = select.select([descriptor], [], [], wait)
+            if not ready:
+                return None
+            chunk = os.read(descriptor, 4096)
+            if not chunk:
+                raise _ZygoteDied
+            self._pending += chunk
+        line, _, self._pending = self._pending.partition(b"\n")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+
+_EVALUATION_ENTRY = "posttrainbench.evaluation.final:main"
+_lock = threading.Lock()
+"""One evaluation at a time per harness process (a zygote serves one attempt at a time)."""
+_shared: Zygote | None = None
+
+
+def _evaluation_zygote() -> Zygote:
+    """The evaluation zygote for the current environment, started if needed (hold ``_lock``)."""
+    global _shared
+    if _shared is not None and not _shared.usable():
+        _shared.close()
+        _shared = None
+    if _shared is None:
+        from posttrainbench.evaluation._warm import WARM_MODULES
+
+        _shared = Zygote(WARM_MODULES)
+    return _shared
+
+
+def start_zygote() -> None:
+    """Start the evaluation zygote now, so that its imports overlap with other work."""
+    if _lock.acquire(blocking=False):
+        try:
+            _evaluation_zygote()
+        finally:
+            _lock.release()
+
+
+def run_evaluation_process(argv: list[str], log_path: Path, timeout_s: float) -> int | None:
+    """``python -m posttrainbench.evaluation.final *argv`` as an attempt of the shared zygote.
+
+    See :meth:`Zygote.run` for the output, the return value and the timeout.
+    """
+    global _shared
+    with _lock:
+        try:
+            return _evaluation_zygote().run(_EVALUATION_ENTRY, argv, log_path, timeout_s)
+        except BaseException:
+            if _shared is not None and _shared.process.poll() is not None:
+                _shared = None
+            raise
+
+
+def _kill_group(pid: int) -> None:
+    """Kill the attempt and everything it started (it leads its own process group)."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:  # not yet its own group, or already gone
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+
+
+@atexit.register
+def _close_zygote_at_exit() -> None:
+    if _shared is not None:
+        _shared.close()
+
+
+# -- inside the zygote -----------------------------------------------------------------------
+
+
+def _die_with_parent() -> None:
+    """Ask the kernel to SIGKILL this process when its parent ends (Linux; else a no-op)."""
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent ended before the request took effect
+        os._exit(1)
+
+
+def _run_attempt(request: dict[str, Any]) -> None:
+    """In the forked child: become a fresh evaluation process, run it, exit with its code."""
+    code = 1
+    try:
+        os.setpgid(0, 0)
+        _die_with_parent()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        output = os.open(request["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        nothing = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(nothing, 0)
+        os.dup2(output, 1)
+        os.dup2(output, 2)
+        os.close(output)
+        os.close(nothing)
+        sys.stdin = open(0, closefd=False)  # noqa: SIM115 - the process's own stdin
+        sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
+        sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+        module, _, function = request["entry"].partition(":")
+        sys.argv = [module, *request["argv"]]
+        code = getattr(importlib.import_module(module), function)(request["argv"])
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        os._exit(code)
+
+
+def _serve(warm_modules: list[str]) -> None:
+    """The zygote's loop: import once, then fork one attempt per request until stdin closes."""
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C is the harness's to handle
+    for name in warm_modules:
+        try:
+            importlib.import_module(name)
+        except ImportError:  # a speed hint only: the attempt imports what it needs
+            continue
+    requests = os.fdopen(0, "rb")
+    answers = os.fdopen(1, "wb", buffering=0)
+    for line in requests:
+        pid = os.fork()
+        if pid == 0:  # the attempt's dup2 replaces fds 0 and 1 (closing them first would
+            _run_attempt(json.loads(line))  # hand their numbers to the files it opens)
+        answers.write(json.dumps({"pid": pid}).encode() + b"\n")
+        _, status = os.waitpid(pid, 0)
+        answers.write(json.dumps({"status": os.waitstatus_to_exitcode(status)}).encode() + b"\n")
