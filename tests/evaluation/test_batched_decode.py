@@ -139,3 +139,23 @@ def test_compiled_cuda_decoding_equals_the_eager_loop(tiny_model: Path) -> None:
         for flag in (True, False)
     ]
     assert runs[0] == runs[1]
+
+
+def test_sampled_tokens_equal_a_plain_loop_without_padding_or_cache(
+    model_and_prompts: tuple[object, list[list[int]]],
+) -> None:
+    import torch
+
+    from posttrainbench.evaluation._sampling import next_tokens
+
+    model, prompts = model_and_prompts
+    sampling = SamplingParams(temperature=1.0)
+    requests = [Request(p, 50 + i, 12) for i, p in enumerate(prompts)]
+    fast = decode_all(model, requests, DecodeSettings(3, sampling), pad_id=0, stop_ids=[])  # type: ignore[arg-type]
+    for request, tokens in zip(requests, fast, strict=True):
+        ids, seed = list(request.prompt), torch.tensor([request.seed])
+        for step in range(12):
+            with torch.inference_mode():
+                logits = model(input_ids=torch.tensor([ids])).logits[:, -1, :]  # type: ignore[operator]
+            ids.append(int(next_tokens(logits, sampling, seed, step)[0]))
+        assert tokens == ids[len(request.prompt) :]

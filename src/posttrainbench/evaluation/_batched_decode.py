@@ -10,7 +10,10 @@ own decode loop over all requests of an evaluation:
   prompt + new tokens) and reused by every batch; the last batch is filled up to the same
   size, so every decode step has the same shapes;
 - **a compiled decode step** on CUDA (``torch.compile``, ``reduce-overhead``: one CUDA
-  graph replay per token); the prefill runs eager with ``logits_to_keep=1``;
+  graph replay per token, the model's forward and the sampling together); the prefill
+  runs eager with ``logits_to_keep=1``;
+- **grouped-query decode attention** that reads each key/value head once, and on a GPU
+  only each row's own keys (see :mod:`~posttrainbench.evaluation._grouped_attention`);
 - **early stop per sequence**: a row's output ends at its first stop token or its token
   limit, and a batch ends once all its rows have ended;
 - **per-request seeds**: see :mod:`~posttrainbench.evaluation._sampling` (a request samples
@@ -24,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from posttrainbench.evaluation._grouped_attention import grouped_decode_attention
 from posttrainbench.evaluation._sampling import SamplingParams, next_tokens
 
 if TYPE_CHECKING:
@@ -96,14 +100,15 @@ def decode_batches(
     length = _padded(max(len(r.prompt) for r in requests))
     length += max(r.max_new_tokens for r in requests)
     size = _rows_that_fit(model, min(settings.batch_size, len(requests)), length)
-    decoder = _Decoder(model, size, length, settings, stop_ids)
-    for start in range(0, len(order), size):
-        indices = order[start : start + size]
-        chunk = [requests[i] for i in indices]
-        rows = chunk + [chunk[-1]] * (size - len(chunk))  # same shapes every batch
-        with torch.inference_mode():
-            tokens = decoder.run(rows, pad_id)
-        yield indices, tokens[: len(indices)]
+    with grouped_decode_attention(model) as key_ranges:
+        decoder = _Decoder(model, size, length, settings, stop_ids, key_ranges=key_ranges)
+        for start in range(0, len(order), size):
+            indices = order[start : start + size]
+            chunk = [requests[i] for i in indices]
+            rows = chunk + [chunk[-1]] * (size - len(chunk))  # same shapes every batch
+            with torch.inference_mode():
+                tokens = decoder.run(rows, pad_id)
+            yield indices, tokens[: len(indices)]
 
 
 def _rows_that_fit(model: PreTrainedModel, rows: int, length: int) -> int:
@@ -141,17 +146,22 @@ class _Decoder:
         length: int,
         settings: DecodeSettings,
         stop_ids: Sequence[int],
+        *,
+        key_ranges: bool = False,
     ) -> None:
+        """``key_ranges``: pass each row's key range to the attention (see ``_step``)."""
         import torch
         from transformers import StaticCache
 
         self.model = model
         self.device = model.device
         self.rows, self.length = rows, length
+        self.key_ranges = key_ranges
         self.sampling = settings.sampling
         self.stop = torch.tensor(list(stop_ids), device=self.device)
         self.cache = StaticCache(config=model.config, max_cache_len=length)
         self.mask = torch.ones((rows, length), dtype=torch.long, device=self.device)
+        self.vocab_ids: Any = None
         compile_step = settings.compile
         if compile_step is None:
             compile_step = self.device.type == "cuda"
@@ -160,16 +170,40 @@ class _Decoder:
         if compile_step:
             self.step = torch.compile(self._step, mode="reduce-overhead", dynamic=False)
 
-    def _step(self, ids: Any, positions: Any, cache_position: Any, mask: Any) -> Any:
+    def _step(
+        self,
+        token: Any,
+        lengths: Any,
+        start: Any,
+        t: Any,
+        mask: Any,
+        seeds: Any,
+        seen: Any,
+    ) -> Any:
+        """Feed token ``t`` of every row, sample token ``t + 1``: one graph for all steps.
+
+        Row ``b``'s keys are its prompt, right-aligned to ``start``, and the tokens fed
+        so far: ``lengths[b] + t + 1`` cache slots from ``start - lengths[b]``.
+        """
+        import torch
+
+        ranges = {}
+        if self.key_ranges:
+            ranges = {
+                "ptb_key_start": (start - lengths).to(torch.int32),
+                "ptb_key_count": (lengths + t + 1).to(torch.int32),
+            }
         out = self.model(
-            input_ids=ids,
-            position_ids=positions,
-            cache_position=cache_position,
+            input_ids=token[:, None],
+            position_ids=(lengths + t)[:, None],
+            cache_position=(start + t).reshape(1),
             attention_mask=mask,
             past_key_values=self.cache,
             use_cache=True,
+            **ranges,
         )
-        return out.logits[:, -1, :]
+        logits = out.logits[:, -1, :]
+        return next_tokens(logits, self.sampling, seeds, t + 1, seen, self.vocab_ids)
 
     def run(self, rows: Sequence[Request], pad_id: int) -> list[list[int]]:
         """New tokens of ``rows`` (exactly ``self.rows`` of them)."""
@@ -203,24 +237,25 @@ class _Decoder:
         steps = max(r.max_new_tokens for r in rows)
         out = torch.full((self.rows, steps), pad_id, dtype=torch.long, device=self.device)
         ended = torch.zeros(self.rows, dtype=torch.bool, device=self.device)
+        if self.vocab_ids is None:
+            self.vocab_ids = torch.arange(logits.shape[-1], device=self.device)
+        token = next_tokens(logits, self.sampling, seeds, 0, seen, self.vocab_ids)
+        start = torch.tensor(width, device=self.device)
+        every_row = torch.arange(self.rows, device=self.device)
+        step = torch.zeros((), dtype=torch.long, device=self.device)
         taken = 0
         for t in range(steps):
-            token = next_tokens(logits, self.sampling, seeds, t, seen)
             out[:, t] = token
             taken = t + 1
             ended |= torch.isin(token, self.stop) | (limits <= t + 1)
             if t + 1 == steps or ((t + 1) % _STOP_CHECK_EVERY == 0 and bool(ended.all())):
                 break
             if seen is not None:
-                seen[torch.arange(self.rows, device=self.device), token] = True
+                seen[every_row, token] = True
             if self.compiled:
                 torch.compiler.cudagraph_mark_step_begin()
-            logits = self.step(
-                token[:, None],
-                (lengths + t)[:, None],
-                torch.tensor([width + t], device=self.device),
-                self.mask,
-            )
+            step.fill_(t)  # no host-to-device copy, no sync
+            token = self.step(token, lengths, start, step, self.mask, seeds, seen).clone()
         return [
             _until_stop(tokens[:limit], self.stop.tolist())
             for tokens, limit in zip(

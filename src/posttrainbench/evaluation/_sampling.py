@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["SamplingParams", "counter_uniform", "next_tokens", "sample_seed"]
+__all__ = [
+    "SamplingParams",
+    "counter_uniform",
+    "counter_uniform_at",
+    "next_tokens",
+    "sample_seed",
+]
 
 _MASK32 = 0xFFFFFFFF
 
@@ -56,13 +62,25 @@ def _mix32(x: Any) -> Any:
     return x ^ (x >> 16)
 
 
-def counter_uniform(seeds: torch.Tensor, step: int, vocab: int) -> torch.Tensor:
+def counter_uniform(seeds: torch.Tensor, step: int | torch.Tensor, vocab: int) -> torch.Tensor:
     """Uniform numbers in (0, 1), shape ``(rows, vocab)``, a function of (seed, step, v)."""
     import torch
 
-    row = _mix32((seeds.to(torch.int64) & _MASK32) ^ _mix32(step + 1))
     column = torch.arange(vocab, device=seeds.device, dtype=torch.int64)
-    x = _mix32((row[:, None] + column[None, :] * 0x9E3779B9) & _MASK32)
+    return counter_uniform_at(seeds, step, column[None, :])
+
+
+def counter_uniform_at(
+    seeds: torch.Tensor, step: int | torch.Tensor, columns: torch.Tensor
+) -> torch.Tensor:
+    """:func:`counter_uniform`'s numbers at vocabulary entries ``columns`` (rows × k).
+
+    ``step`` may be a 0-d tensor, so that a compiled decode step is one graph for all steps.
+    """
+    import torch
+
+    row = _mix32((seeds.to(torch.int64) & _MASK32) ^ _mix32(step + 1))
+    x = _mix32((row[:, None] + columns.to(torch.int64) * 0x9E3779B9) & _MASK32)
     return ((x >> 8).to(torch.float32) + 0.5) * (1.0 / (1 << 24))
 
 
@@ -70,13 +88,19 @@ def next_tokens(
     logits: torch.Tensor,
     params: SamplingParams,
     seeds: torch.Tensor,
-    step: int,
+    step: int | torch.Tensor,
     seen: torch.Tensor | None = None,
+    vocab_ids: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The next token of every row of ``logits`` (``rows × vocab``).
 
     ``seen`` (rows × vocab, bool) marks the tokens of each row's prompt and output so far;
-    the repetition penalty needs it.
+    the repetition penalty needs it. With top-k or top-p the candidates are sorted once
+    (``topk`` for top-k, a full sort otherwise) and the noise is drawn for the sorted
+    columns, so no scatter back to vocabulary order is needed. ``vocab_ids`` is
+    ``arange(vocab)`` made by the caller: a compiled caller must pass it, since inductor
+    turns an ``arange`` made inside the graph into 32-bit index arithmetic, where the
+    noise hash's constant does not fit.
     """
     import torch
 
@@ -88,19 +112,44 @@ def next_tokens(
     if params.greedy:
         return logits.argmax(dim=-1)
     logits = logits.float() / params.temperature
-    neg_inf = torch.tensor(float("-inf"), device=logits.device)
-    if params.top_k > 0 and params.top_k < logits.shape[-1]:
-        kth = torch.topk(logits, params.top_k, dim=-1).values[:, -1:]
-        logits = torch.where(logits < kth, neg_inf, logits)
-    if params.top_p < 1.0:
+    vocab = logits.shape[-1]
+    if not (0 < params.top_k < vocab) and params.top_p >= 1.0:
+        return _gumbel_argmax(_min_p(logits, params.min_p), seeds, step, vocab_ids)
+    if 0 < params.top_k < vocab:
+        ordered, order = torch.topk(logits, params.top_k, dim=-1)
+    else:
         ordered, order = torch.sort(logits, dim=-1, descending=True)
+    if params.top_p < 1.0:
         probs = ordered.softmax(dim=-1)
         before = probs.cumsum(dim=-1) - probs  # mass of the better tokens
-        ordered = torch.where(before > params.top_p, neg_inf, ordered)
-        logits = torch.empty_like(logits).scatter_(-1, order, ordered)
-    if params.min_p > 0.0:
-        probs = logits.softmax(dim=-1)
-        floor = probs.max(dim=-1, keepdim=True).values * params.min_p
-        logits = torch.where(probs < floor, neg_inf, logits)
-    gumbel = -torch.log(-torch.log(counter_uniform(seeds, step, logits.shape[-1])))
+        ordered = ordered.masked_fill(before > params.top_p, float("-inf"))
+    pick = _gumbel_argmax(_min_p(ordered, params.min_p), seeds, step, order)
+    return order.gather(-1, pick[:, None])[:, 0]
+
+
+def _min_p(logits: torch.Tensor, min_p: float) -> torch.Tensor:
+    """``logits`` without the tokens under ``min_p`` times the top token's probability."""
+    if min_p <= 0.0:
+        return logits
+    probs = logits.softmax(dim=-1)
+    floor = probs.max(dim=-1, keepdim=True).values * min_p
+    return logits.masked_fill(probs < floor, float("-inf"))
+
+
+def _gumbel_argmax(
+    logits: torch.Tensor,
+    seeds: torch.Tensor,
+    step: int | torch.Tensor,
+    columns: torch.Tensor | None,
+) -> torch.Tensor:
+    """Index of ``argmax(logits + g)``, ``g`` the Gumbel noise of each entry's token.
+
+    ``columns`` holds the token of each entry, rows × k or one row for all (None: entry i
+    is token i).
+    """
+    import torch
+
+    if columns is None:
+        columns = torch.arange(logits.shape[-1], device=logits.device)
+    gumbel = -torch.log(-torch.log(counter_uniform_at(seeds, step, columns)))
     return (logits + gumbel).argmax(dim=-1)
