@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from posttrainbench.progress import MIN_WINDOW_S, Progress, duration, progress_line
+from posttrainbench.progress import MIN_WINDOW_S, Progress, duration, progress_line, rate_text
 
 
 class _Clock:
@@ -99,3 +99,9 @@ def test_no_rate_while_nothing_was_done_since_the_warm_up() -> None:
         progress.update(1, info="1 solve still")
     last = out.getvalue().splitlines()[-1]
     assert last == "eval: 1/100 samples · 1 solve still", last
+
+
+def test_slow_rates_read_per_minute() -> None:
+    assert rate_text(12.34) == "12.3/s"
+    assert rate_text(2 / 170, "trials") == "0.7 trials/min"
+    assert progress_line("trials", 1, 2, "", 1 / 80) == "trials: 1/2 · 0.8/min · ETA 1m20s"

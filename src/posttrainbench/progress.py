@@ -25,7 +25,14 @@ from typing import IO, TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["MIN_WINDOW_S", "PROGRESS_INTERVAL_S", "Progress", "duration", "progress_line"]
+__all__ = [
+    "MIN_WINDOW_S",
+    "PROGRESS_INTERVAL_S",
+    "Progress",
+    "duration",
+    "progress_line",
+    "rate_text",
+]
 
 PROGRESS_INTERVAL_S = 5.0
 """Seconds between two plain progress lines."""
@@ -45,6 +52,14 @@ def duration(seconds: float) -> str:
     return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
 
 
+def rate_text(rate: float, unit: str = "") -> str:
+    """``12.3/s``, or ``1.4/min`` when under one a second (trials, long steps)."""
+    per = f" {unit}" if unit else ""
+    if 0 < rate < 1:
+        return f"{rate * 60:,.1f}{per}/min"
+    return f"{rate:,.1f}{per}/s"
+
+
 def progress_line(
     label: str, done: int, total: int | None, unit: str, rate: float | None, info: str = ""
 ) -> str:
@@ -54,7 +69,7 @@ def progress_line(
     if info:
         parts.append(info)
     if rate is not None:
-        parts.append(f"{rate:,.1f}/s")
+        parts.append(rate_text(rate))
         if total and total > done:
             parts.append(f"ETA {duration((total - done) / rate)}" if rate > 0 else "ETA ?")
     return " · ".join(parts)
@@ -179,7 +194,7 @@ class Progress:
     def _bar_info(self, rate: float | None) -> str:
         parts = [self.info] if self.info else []
         if rate is not None:
-            parts.append(f"{rate:,.1f} {self.unit}/s".replace(" /s", "/s"))
+            parts.append(rate_text(rate, self.unit))
             if self.total and self.total > self.done and rate > 0:
                 parts.append(f"ETA {duration((self.total - self.done) / rate)}")
         return " · ".join(parts)

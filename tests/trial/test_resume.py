@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from posttrainbench.trial import PHASES, EventLog, TrialPaths, TrialSpec, trial_dir
+from posttrainbench.trial import PHASES, EventLog, TrialPaths, TrialRunner, TrialSpec, trial_dir
 
 FAILPOINTS = [f"{phase.value}.{where}" for phase in PHASES for where in ("start", "before_end")]
 
 
 def ptb_run(
-    runs_root: Path, model: Path, *, failpoint: str = "", agent: str = "noop", hours: float = 0.05
+    runs_root: Path, model: Path, *, agent: str, hours: float = 0.05
 ) -> subprocess.Popen[str]:
-    env = {**os.environ, "PTB_FAILPOINTS": failpoint}
+    env = {**os.environ, "PTB_FAILPOINTS": ""}
     argv = [
         sys.executable,
         "-m",
@@ -56,10 +56,25 @@ def paths_for(runs_root: Path, model: Path, agent: str = "noop") -> TrialPaths:
     return TrialPaths(trial_dir(runs_root, spec))
 
 
+def noop_spec(model: Path) -> TrialSpec:
+    return TrialSpec(agent="noop", model=str(model), benchmark="arith-mini", hours=0.05)
+
+
+def worker_killed_at(point: str, runs_root: Path, spec: TrialSpec) -> int:
+    """Run the trial in the process a queue or a cluster job runs, armed to die at ``point``."""
+    argv = [sys.executable, "-m", "posttrainbench.executors._worker", str(runs_root)]
+    env = {**os.environ, "PTB_FAILPOINTS": point}
+    worker = subprocess.run(
+        [*argv, spec.model_dump_json()], env=env, capture_output=True, text=True, timeout=300
+    )
+    print(worker.stdout, worker.stderr)
+    return worker.returncode
+
+
 @pytest.fixture(scope="module")
 def uninterrupted(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     runs_root = tmp_path_factory.mktemp("clean-runs")
-    assert finish(ptb_run(runs_root, tiny_model)) == 0
+    TrialRunner(noop_spec(tiny_model), runs_root, log=lambda _: None).run()
     result: dict[str, object] = json.loads(paths_for(runs_root, tiny_model).result.read_text())
     return result
 
@@ -68,13 +83,15 @@ def uninterrupted(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) ->
 def test_sigkill_at_any_phase_then_resume_loses_and_repeats_nothing(
     point: str, tiny_model: Path, runs_root: Path, uninterrupted: dict[str, object]
 ) -> None:
-    assert finish(ptb_run(runs_root, tiny_model, failpoint=point)) == -signal.SIGKILL
+    # Killed in a worker process (a real SIGKILL), resumed by a harness that was not.
+    spec = noop_spec(tiny_model)
+    assert worker_killed_at(point, runs_root, spec) == -signal.SIGKILL
     paths = paths_for(runs_root, tiny_model)
     evaluated_before = (
         paths.eval_outcome.stat().st_mtime_ns if paths.eval_outcome.exists() else None
     )
 
-    assert finish(ptb_run(runs_root, tiny_model)) == 0
+    TrialRunner(spec, runs_root, log=lambda _: None).run()
 
     result = json.loads(paths.result.read_text())
     for key in ("score", "raw_score", "fallback_reason", "solve_outcome", "audit_verdict"):

@@ -115,6 +115,9 @@ def load_scorer(model_dir: Path, device: str, tokens_per_batch: int) -> Scorer:
     import torch
     from transformers import AutoModelForCausalLM
 
+    from posttrainbench._hf_quiet import quiet_transformers
+
+    quiet_transformers()  # the audit reports its own progress
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
     try:
         check_loadable(model_dir)  # no pickles, no absurd sizes: before the loader runs

@@ -8,17 +8,12 @@ imported by the attempt itself, and one that is not installed is skipped.
 
 from __future__ import annotations
 
+from posttrainbench._warm import ML_STACK
+
 __all__ = ["WARM_MODULES"]
 
 WARM_MODULES = (
-    "torch",
-    "transformers",
-    "transformers.models.auto.tokenization_auto",
-    "transformers.convert_slow_tokenizer",
-    "transformers.models.qwen3.modeling_qwen3",
-    "transformers.models.llama.modeling_llama",
-    "transformers.models.smollm3.modeling_smollm3",
-    "transformers.models.gemma3.modeling_gemma3",
+    *ML_STACK,
     "peft",
     "openai",
     "inspect_ai",
@@ -30,5 +25,4 @@ WARM_MODULES = (
     "posttrainbench.evaluation.engine",
     "posttrainbench.evaluation.batched_hf",
 )
-"""Heavy imports of an evaluation: the ML stack, the model families of the catalog,
-inspect-ai and its ``hf``/OpenAI providers, and the harness's evaluation modules."""
+"""The ML stack, inspect-ai and its ``hf``/OpenAI providers, the harness's evaluation."""

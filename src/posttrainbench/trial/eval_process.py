@@ -37,6 +37,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from posttrainbench._deathsig import die_with_parent
+from posttrainbench._warm import import_all
 
 __all__ = ["Zygote", "run_evaluation_process", "start_zygote"]
 
@@ -270,11 +271,7 @@ def _serve(warm_modules: list[str]) -> None:
     """The zygote's loop: import once, then fork one attempt per request until stdin closes."""
     die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C is the harness's to handle
-    for name in warm_modules:
-        try:
-            importlib.import_module(name)
-        except ImportError:  # a speed hint only: the attempt imports what it needs
-            continue
+    import_all(warm_modules)
     requests = os.fdopen(0, "rb")
     answers = os.fdopen(1, "wb", buffering=0)
     for line in requests:

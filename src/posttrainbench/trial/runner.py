@@ -162,8 +162,7 @@ class TrialRunner:
         self._make_root()
         with TrialLock(self.paths.lock, self.spec.trial_id, self.paths.events) as lock:
             self._open_run_dir()
-            if last >= PHASES.index(Phase.EVALUATE) and self.events.ended(Phase.EVALUATE) is None:
-                start_zygote()  # its imports overlap with the phases before evaluation
+            self._warm_up(last)
             for phase in PHASES[: last + 1]:
                 if self.events.ended(phase) is None:
                     lock.check()
@@ -172,6 +171,15 @@ class TrialRunner:
                 return None
             self._emit(TrialEvent(EventKind.DONE, self.spec, self.paths))
         return TrialResult.load(self.paths.result)
+
+    def _warm_up(self, last: int) -> None:
+        """Start the evaluation's imports ahead, in its zygote, while earlier phases run.
+
+        (Not the audit's: importing transformers on a thread of this process races the
+        audit's own imports of it.)
+        """
+        if last >= PHASES.index(Phase.EVALUATE) and self.events.ended(Phase.EVALUATE) is None:
+            start_zygote()
 
     def _run_phase(self, phase: Phase) -> None:
         """Run ``phase``: start recorded and emitted, then its method, then its end.

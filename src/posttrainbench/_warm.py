@@ -1,0 +1,35 @@
+"""Heavy imports done ahead of time, by a process that will fork the work needing them.
+
+The evaluation zygote (``trial.eval_process``) imports these once and forks each attempt.
+Purely a speed hint: a module missing here is imported when first used, one not installed
+is skipped. Never import them on a thread beside code that may import them too:
+transformers' lazy module does not survive two threads importing it at once.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable
+
+__all__ = ["ML_STACK", "import_all"]
+
+ML_STACK = (
+    "torch",
+    "transformers",
+    "transformers.models.auto.tokenization_auto",
+    "transformers.convert_slow_tokenizer",
+    "transformers.models.qwen3.modeling_qwen3",
+    "transformers.models.llama.modeling_llama",
+    "transformers.models.smollm3.modeling_smollm3",
+    "transformers.models.gemma3.modeling_gemma3",
+)
+"""torch, transformers, and the model families of the catalog."""
+
+
+def import_all(modules: Iterable[str]) -> None:
+    """Import each of ``modules`` that is installed."""
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            continue
