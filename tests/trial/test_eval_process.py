@@ -113,3 +113,22 @@ def test_an_attempt_dies_with_a_killed_harness(tmp_path: Path) -> None:
     # child is orphaned, as any process a killed evaluation started.
     assert _wait_gone(attempt)
     os.kill(child, signal.SIGKILL)
+
+
+@pytest.mark.gpu
+def test_attempts_forked_from_a_warm_zygote_use_cuda(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The zygote imports torch and transformers without touching CUDA, so each fork can
+    # initialise CUDA itself ("Cannot re-initialize CUDA in forked subprocess" otherwise).
+    from posttrainbench._warm import ML_STACK
+
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ENTRIES), *sys.path]))
+    warm = Zygote([*ML_STACK, "peft"])
+    try:
+        for attempt in range(2):
+            log = tmp_path / f"cuda-{attempt}.log"
+            assert warm.run("attempt_entries:cuda_work", [], log, 600) == 0, log.read_text()
+            assert "generated 8 tokens" in log.read_text()
+    finally:
+        warm.close()

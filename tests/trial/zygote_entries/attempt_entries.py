@@ -35,3 +35,25 @@ def hang_with_child(argv: list[str]) -> int:
     Path(argv[0] + ".part").rename(argv[0])  # whole when it appears
     while True:
         time.sleep(1)
+
+
+def cuda_work(argv: list[str]) -> int:
+    """Use CUDA from a forked attempt: a matmul, then a tiny transformers model generating."""
+    import torch
+    from transformers import Qwen3Config, Qwen3ForCausalLM
+
+    x = torch.randn(512, 512, device="cuda")
+    print(f"matmul on {torch.cuda.get_device_name()}: {float((x @ x).sum()):.3f}")
+    config = Qwen3Config(
+        vocab_size=128,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=16,
+    )
+    model = Qwen3ForCausalLM(config).to("cuda", torch.bfloat16)
+    out = model.generate(torch.tensor([[1, 2, 3]], device="cuda"), max_new_tokens=8)
+    print(f"generated {out.shape[1] - 3} tokens", flush=True)
+    return 0
