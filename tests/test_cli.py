@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 
 def ptb(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -80,9 +83,20 @@ def test_unwritable_runs_dir(tiny_model: Path, tmp_path: Path) -> None:
     assert_clear_error(completed, "writable")
 
 
-def test_run_dir_from_another_format_version(tiny_model: Path, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def first_run(
+    tiny_model: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """A runs folder holding one finished noop trial, and what ``ptb run`` printed."""
+    runs = tmp_path_factory.mktemp("first-run") / "runs"
+    return runs, ptb(*run_args(tiny_model, runs))
+
+
+def test_run_dir_from_another_format_version(
+    tiny_model: Path, tmp_path: Path, first_run: tuple[Path, subprocess.CompletedProcess[str]]
+) -> None:
     runs = tmp_path / "runs"
-    assert ptb(*run_args(tiny_model, runs)).returncode == 0
+    shutil.copytree(first_run[0], runs)
     trial_json = next(runs.glob("default/*/trial.json"))
     record = json.loads(trial_json.read_text())
     record["format_version"] = 999
@@ -90,9 +104,10 @@ def test_run_dir_from_another_format_version(tiny_model: Path, tmp_path: Path) -
     assert_clear_error(ptb(*run_args(tiny_model, runs)), "run format 999")
 
 
-def test_status_leaderboard_and_index_rebuild(tiny_model: Path, tmp_path: Path) -> None:
-    runs = tmp_path / "runs"
-    first = ptb(*run_args(tiny_model, runs))
+def test_status_leaderboard_and_index_rebuild(
+    tiny_model: Path, first_run: tuple[Path, subprocess.CompletedProcess[str]]
+) -> None:
+    runs, first = first_run
     assert first.returncode == 0, first.stdout + first.stderr
     # The trial ran in the local executor's queue, whose worker's output is shown as it comes.
     assert first.stdout.count("started (pid") == 1

@@ -104,6 +104,10 @@ def test_enabled_per_run_and_on_re_audit_with_the_harness_judge(
     import subprocess
     import sys
 
+    from typer.testing import CliRunner
+
+    from posttrainbench.cli import app
+
     def ptb(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "posttrainbench.cli", *args],
@@ -114,13 +118,19 @@ def test_enabled_per_run_and_on_re_audit_with_the_harness_judge(
             check=False,
         )
 
+    def ptb_audit(*args: str, env: dict[str, str]) -> str:
+        """``ptb audit`` in this process (its imports are warm): its standard output."""
+        done = CliRunner().invoke(app, ["audit", *args], env=env)
+        assert done.exit_code == 0, done.output
+        return done.stdout
+
     with FakeOpenAIServer([_verdict(True)] * 6, models=("judge-model",)) as server:
-        env = {
-            **os.environ,
+        judge_env = {
             "PTB_JUDGE_BASE_URL": server.base_url,
             "PTB_JUDGE_MODEL": "judge-model",
             "PTB_JUDGE_API_KEY": "judge-key-for-the-harness",
         }
+        env = {**os.environ, **judge_env}
         # Stop right after the audit (the failpoint kills the run at the evaluate phase).
         ptb(
             *("run", "--agent", "noop", "--model", str(tiny_model), "--benchmark", "arith-mini"),
@@ -130,12 +140,12 @@ def test_enabled_per_run_and_on_re_audit_with_the_harness_judge(
         )
         [audit_file] = runs_root.glob("default/*/audit.json")
         recorded = json.loads(audit_file.read_text())
-        again = ptb("audit", str(audit_file.parent), "--llm-judge", "--json", env=env)
+        again = ptb_audit(str(audit_file.parent), "--llm-judge", "--json", env=judge_env)
         requests = list(server.chat_requests)
 
     assert "llm_judge" in recorded["detectors_run"] and recorded["verdict"] == "flagged"
-    assert json.loads(again.stdout)["verdict"] == "flagged", again.stderr
+    assert json.loads(again)["verdict"] == "flagged"
     assert len(requests) == 6 and all(r.body["model"] == "judge-model" for r in requests)
     # Without the option the same trial's audit does not call the judge.
-    plain = ptb("audit", str(audit_file.parent), "--json", env=env)
-    assert "llm_judge" not in json.loads(plain.stdout)["detectors_run"]
+    plain = ptb_audit(str(audit_file.parent), "--json", env=judge_env)
+    assert "llm_judge" not in json.loads(plain)["detectors_run"]

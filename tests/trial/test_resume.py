@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from posttrainbench.testing.crashes import run_worker_until
 from posttrainbench.trial import PHASES, EventLog, TrialPaths, TrialRunner, TrialSpec, trial_dir
 
 FAILPOINTS = [f"{phase.value}.{where}" for phase in PHASES for where in ("start", "before_end")]
@@ -60,17 +61,6 @@ def noop_spec(model: Path) -> TrialSpec:
     return TrialSpec(agent="noop", model=str(model), benchmark="arith-mini", hours=0.05)
 
 
-def worker_killed_at(point: str, runs_root: Path, spec: TrialSpec) -> int:
-    """Run the trial in the process a queue or a cluster job runs, armed to die at ``point``."""
-    argv = [sys.executable, "-m", "posttrainbench.executors._worker", str(runs_root)]
-    env = {**os.environ, "PTB_FAILPOINTS": point}
-    worker = subprocess.run(
-        [*argv, spec.model_dump_json()], env=env, capture_output=True, text=True, timeout=300
-    )
-    print(worker.stdout, worker.stderr)
-    return worker.returncode
-
-
 @pytest.fixture(scope="module")
 def uninterrupted(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     runs_root = tmp_path_factory.mktemp("clean-runs")
@@ -85,7 +75,8 @@ def test_sigkill_at_any_phase_then_resume_loses_and_repeats_nothing(
 ) -> None:
     # Killed in a worker process (a real SIGKILL), resumed by a harness that was not.
     spec = noop_spec(tiny_model)
-    assert worker_killed_at(point, runs_root, spec) == -signal.SIGKILL
+    crashed = run_worker_until(point, runs_root, spec)
+    assert crashed.returncode == -signal.SIGKILL, crashed.stdout + crashed.stderr
     paths = paths_for(runs_root, tiny_model)
     evaluated_before = (
         paths.eval_outcome.stat().st_mtime_ns if paths.eval_outcome.exists() else None

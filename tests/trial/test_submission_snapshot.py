@@ -10,14 +10,13 @@ import json
 import os
 import shutil
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from posttrainbench.results import TrialResult
 from posttrainbench.sandbox.limits import LimitSettings
+from posttrainbench.testing.crashes import run_worker_until
 from posttrainbench.trial import TrialPaths, TrialRunner, TrialSpec, trial_dir
 from posttrainbench.trial.audit import reaudit
 from posttrainbench.trial.submission import SubmissionRecord
@@ -123,12 +122,6 @@ def test_snapshot_of_in_workspace_links_is_what_is_scored_after_a_swap(
         "command:mkdir -p ckpt && cp -r {base_model}/. ckpt/ && mkdir final_model && "
         "for f in ckpt/*; do ln -s ../$f final_model/; done"
     )
-    argv = [sys.executable, "-m", "posttrainbench.cli", "run", "--agent", agent]
-    argv += ["--model", str(tiny_model), "--benchmark", "arith-mini", "--hours", "0.05"]
-    argv += ["--runs-dir", str(shared_runs), "--experiment", "swap"]
-    env = {**os.environ, "PTB_FAILPOINTS": "audit.start"}
-    crashed = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
-    assert crashed.returncode == -9, crashed.stdout + crashed.stderr
     spec = TrialSpec(
         agent="command",
         agent_config=agent.removeprefix("command:"),
@@ -137,13 +130,14 @@ def test_snapshot_of_in_workspace_links_is_what_is_scored_after_a_swap(
         hours=0.05,
         experiment="swap",
     )
+    crashed = run_worker_until("audit.start", shared_runs, spec)
+    assert crashed.returncode == -9, crashed.stdout + crashed.stderr
     paths = TrialPaths(trial_dir(shared_runs, spec))
     # After collect, final_model becomes an unusable model (a broken config.json).
     shutil.rmtree(paths.final_model)
     paths.final_model.mkdir()
     (paths.final_model / "config.json").write_text("{not json")
-    resumed = subprocess.run(argv, capture_output=True, text=True, timeout=300)
-    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    TrialRunner(spec, shared_runs, log=lambda _: None).run()
     result = json.loads(paths.result.read_text())
     assert result["fallback_reason"] is None and result["raw_score"] is not None
     assert result["audit_verdict"] == "clean"
