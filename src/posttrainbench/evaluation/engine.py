@@ -368,6 +368,9 @@ def evaluate_model(
     """
     from inspect_ai import eval as inspect_eval
 
+    from posttrainbench._hf_quiet import quiet_transformers
+
+    quiet_transformers()  # the evaluation reports its own progress
     if not (model_dir / "config.json").is_file():
         raise EvaluationError(f"{model_dir} has no config.json: not a model directory")
     if benchmark.judged and judge is None:
