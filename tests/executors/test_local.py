@@ -83,7 +83,8 @@ def start_run(path: Path, **env: str) -> subprocess.Popen[str]:
 
 
 def test_a_restarted_queue_adopts_its_running_worker(tiny_model: Path, tmp_path: Path) -> None:
-    path = write_experiment(tmp_path, "adopt", tiny_model, ["command:sleep 5"])
+    # The agent outlives the restart: the restarted queue (a fresh CLI) must find it running.
+    path = write_experiment(tmp_path, "adopt", tiny_model, ["command:sleep 15"])
     loaded = load_experiment(path)
     trial_id = loaded.trial_specs()[0].trial_id
     # The worker stops itself after the agent (no evaluation needed to prove adoption).

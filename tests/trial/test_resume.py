@@ -49,22 +49,21 @@ def finish(process: subprocess.Popen[str]) -> int:
     return process.returncode
 
 
-def paths_for(runs_root: Path, model: Path, agent: str = "noop") -> TrialPaths:
+def spec_for(model: Path, agent: str = "noop") -> TrialSpec:
     name, _, config = agent.partition(":")
-    spec = TrialSpec(
+    return TrialSpec(
         agent=name, agent_config=config, model=str(model), benchmark="arith-mini", hours=0.05
     )
-    return TrialPaths(trial_dir(runs_root, spec))
 
 
-def noop_spec(model: Path) -> TrialSpec:
-    return TrialSpec(agent="noop", model=str(model), benchmark="arith-mini", hours=0.05)
+def paths_for(runs_root: Path, model: Path, agent: str = "noop") -> TrialPaths:
+    return TrialPaths(trial_dir(runs_root, spec_for(model, agent)))
 
 
 @pytest.fixture(scope="module")
 def uninterrupted(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     runs_root = tmp_path_factory.mktemp("clean-runs")
-    TrialRunner(noop_spec(tiny_model), runs_root, log=lambda _: None).run()
+    TrialRunner(spec_for(tiny_model), runs_root, log=lambda _: None).run()
     result: dict[str, object] = json.loads(paths_for(runs_root, tiny_model).result.read_text())
     return result
 
@@ -74,7 +73,7 @@ def test_sigkill_at_any_phase_then_resume_loses_and_repeats_nothing(
     point: str, tiny_model: Path, runs_root: Path, uninterrupted: dict[str, object]
 ) -> None:
     # Killed in a worker process (a real SIGKILL), resumed by a harness that was not.
-    spec = noop_spec(tiny_model)
+    spec = spec_for(tiny_model)
     crashed = run_worker_until(point, runs_root, spec)
     assert crashed.returncode == -signal.SIGKILL, crashed.stdout + crashed.stderr
     paths = paths_for(runs_root, tiny_model)

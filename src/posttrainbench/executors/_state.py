@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +32,7 @@ __all__ = [
     "StateDir",
     "trial_phase",
     "user_error",
+    "worker_argv",
 ]
 
 JobState = Literal["queued", "running", "done", "failed", "cancelled"]
@@ -41,6 +43,12 @@ ERROR_PREFIX = "Error: "
 """Starts a worker's user error message, the last thing it prints."""
 ECHO_AGENT = "--echo-agent"
 """Worker flag: also print each line the agent prints, as it comes (demos)."""
+
+
+def worker_argv(runs_root: Path, spec: TrialSpec, *, echo_agent: bool = False) -> list[str]:
+    """The command of a trial's worker process (``executors._worker``): run or resume it."""
+    argv = [sys.executable, "-m", "posttrainbench.executors._worker", str(runs_root)]
+    return [*argv, spec.model_dump_json(), *([ECHO_AGENT] if echo_agent else [])]
 
 
 def user_error(output: str) -> str | None:

@@ -17,7 +17,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -31,11 +30,11 @@ from posttrainbench._deathsig import die_with_parent
 from posttrainbench.config import ExecutorSettings
 from posttrainbench.errors import UserError
 from posttrainbench.executors._state import (
-    ECHO_AGENT,
     ERROR_PREFIX,
     JobRecord,
     StateDir,
     trial_phase,
+    worker_argv,
 )
 from posttrainbench.executors.base import Executor
 from posttrainbench.progress import Progress
@@ -215,14 +214,7 @@ class LocalQueue:
         env = {**os.environ, **self.extra_env, "CUDA_VISIBLE_DEVICES": ",".join(map(str, gpus))}
         log_path = self.state.log_path(spec.trial_id)
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        argv = [
-            sys.executable,
-            "-m",
-            "posttrainbench.executors._worker",
-            str(self.runs_root),
-            spec.model_dump_json(),
-            *([ECHO_AGENT] if self.echo_agent else []),
-        ]
+        argv = worker_argv(self.runs_root, spec, echo_agent=self.echo_agent)
         with log_path.open("ab") as output:
             shown = output.tell()
             process = subprocess.Popen(

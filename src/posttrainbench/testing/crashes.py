@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
+from posttrainbench.executors._state import worker_argv
 from posttrainbench.trial import TrialSpec
 
 __all__ = ["run_worker_until"]
@@ -25,9 +25,8 @@ def run_worker_until(
 
     ``returncode`` is ``-9`` when the failpoint was reached (the worker killed itself).
     """
-    argv = [sys.executable, "-m", "posttrainbench.executors._worker", str(runs_root)]
     return subprocess.run(
-        [*argv, spec.model_dump_json()],
+        worker_argv(runs_root, spec),
         env={**os.environ, "PTB_FAILPOINTS": failpoint},
         capture_output=True,
         text=True,

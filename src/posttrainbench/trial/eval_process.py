@@ -203,14 +203,8 @@ def run_evaluation_process(argv: list[str], log_path: Path, timeout_s: float) ->
 
     See :meth:`Zygote.run` for the output, the return value and the timeout.
     """
-    global _shared
-    with _lock:
-        try:
-            return _evaluation_zygote().run(_EVALUATION_ENTRY, argv, log_path, timeout_s)
-        except BaseException:
-            if _shared is not None and _shared.process.poll() is not None:
-                _shared = None
-            raise
+    with _lock:  # a zygote that died or was closed is replaced by the next call
+        return _evaluation_zygote().run(_EVALUATION_ENTRY, argv, log_path, timeout_s)
 
 
 def _kill_group(pid: int) -> None:
