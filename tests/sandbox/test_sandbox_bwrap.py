@@ -323,6 +323,41 @@ def test_a_missing_bwrap_names_the_package_to_install() -> None:
     assert reason is not None and "apt-get install bubblewrap" in reason
 
 
+@pytest.mark.parametrize(
+    ("complaint", "blames_namespaces"),
+    [
+        ("bwrap: No permissions to creating new namespace", True),
+        ("bwrap: setting up uid map: Permission denied", True),
+        ("bwrap: Unable to remount /newroot/run/x: Invalid argument", False),
+    ],
+)
+def test_a_failing_bwrap_is_explained_by_what_it_said(
+    tmp_path: Path, complaint: str, blames_namespaces: bool
+) -> None:
+    broken = tmp_path / "bwrap"
+    broken.write_text(f"#!/bin/sh\necho '{complaint}' >&2\nexit 1\n")
+    broken.chmod(0o755)
+
+    reason = BwrapSandbox(bwrap=str(broken)).unavailable_reason()
+
+    assert reason is not None and complaint in reason
+    assert ("user namespaces" in reason) == blames_namespaces
+
+
+def test_the_probe_never_binds_the_whole_root(tmp_path: Path) -> None:
+    # A recursive bind of / copies every mount under /run, another trial's vanishing
+    # network namespace included: the probe must bind only the system directories.
+    log = tmp_path / "argv"
+    recorder = tmp_path / "bwrap"
+    recorder.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {log}\n')
+    recorder.chmod(0o755)
+
+    assert BwrapSandbox(bwrap=str(recorder)).unavailable_reason() is None
+    argv = log.read_text().splitlines()
+    bound = [argv[i + 1] for i, arg in enumerate(argv) if arg.endswith("bind")]
+    assert "/" not in bound and "/usr" in bound and not any(p.startswith("/run") for p in bound)
+
+
 def test_argv_exposes_exactly_the_trials_gpus_renumbered_from_zero(tmp_path: Path) -> None:
     # Measured on a 2-GPU host: with only /dev/nvidia1 bound, CUDA and nvidia-smi see one
     # GPU, as device 0; CUDA_VISIBLE_DEVICES=1 inside would leave it with none.

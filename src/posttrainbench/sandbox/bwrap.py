@@ -291,25 +291,42 @@ def _outermost(paths: list[Path]) -> tuple[Path, ...]:
 
 @functools.cache
 def _probe(bwrap: str) -> str | None:
-    """Why ``bwrap`` cannot build a sandbox here (None when it can)."""
+    """Why ``bwrap`` cannot build a sandbox here (None when it can).
+
+    The probe binds only the system directories a sandbox shows, never ``/`` whole: a
+    recursive bind of ``/`` copies every mount under ``/run``, including another trial's
+    network namespace that may vanish mid-copy and fail the probe for the whole process.
+    """
+    layout = host_layout()
+    argv = [bwrap, "--unshare-pid"]
+    if os.geteuid() != 0:
+        argv.append("--unshare-user")  # what an unprivileged harness's sandbox needs
+    for path in layout.ro_binds:
+        argv += ["--ro-bind", str(path), str(path)]
+    for target, link in layout.symlinks:
+        argv += ["--symlink", target, str(link)]
+    argv += ["--proc", "/proc", "--dev", "/dev", "true"]
+    shown = f"`{bwrap} --unshare-pid ... true`"
     try:
         probe = subprocess.run(
-            [bwrap, "--ro-bind", "/", "/", "true"],
-            env={"PATH": "/usr/bin:/bin"},
-            capture_output=True,
-            text=True,
-            timeout=30,
+            argv, env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=30
         )
     except (OSError, subprocess.TimeoutExpired) as error:
-        return f"`{bwrap} --ro-bind / / true` could not run ({error}); {_INSTALL_HINT}."
+        return f"{shown} could not run ({error}); {_INSTALL_HINT}."
     if probe.returncode == 0:
         return None
-    return (
-        f"`{bwrap} --ro-bind / / true` fails here ({probe.stderr.strip()}). Unprivileged "
-        "user namespaces are probably disabled: enable them (sysctl "
-        "kernel.unprivileged_userns_clone=1 or user.max_user_namespaces > 0; in a "
-        "container, allow them or run it privileged), or use the 'process' sandbox."
-    )
+    return f"{shown} fails here ({probe.stderr.strip()}). {_failure_hint(probe.stderr)}"
+
+
+def _failure_hint(stderr: str) -> str:
+    """What to do about a failed probe, judged by what bwrap said."""
+    if re.search(r"namespace|uid map|setgroups", stderr, re.IGNORECASE):
+        return (
+            "Unprivileged user namespaces look disabled: enable them (sysctl "
+            "kernel.unprivileged_userns_clone=1 or user.max_user_namespaces > 0; in a "
+            "container, allow them or run it privileged), or use the 'process' sandbox."
+        )
+    return "Use the 'process' sandbox where bwrap cannot mount the host's system directories."
 
 
 @contextmanager
