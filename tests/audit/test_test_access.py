@@ -12,6 +12,7 @@ from posttrainbench.audit import AuditContext
 from posttrainbench.audit.contamination import contamination
 from posttrainbench.audit.test_access import test_access as detect_access
 from posttrainbench.benchmarks import TestItem as Item
+from posttrainbench.trial import open_watch
 from posttrainbench.trial.access_log import AccessRecorder
 
 from .test_readers import MakeContext
@@ -47,21 +48,26 @@ def test_readers_of_the_test_split_are_recorded_and_flagged(
         reader = f"open({str(data / 'test.jsonl')!r}).read()"
         _run(recorder, [sys.executable, "-c", reader], tmp_path)
         _run(recorder, ["/bin/sh", "-c", f"{sys.executable} -c '{GENERATE}'"], tmp_path)
-    records = [json.loads(line) for line in log.read_text().splitlines()]
+        _run(recorder, ["cat", str(data / "test.jsonl")], tmp_path)  # no Python, no hook
+    header, *records = [json.loads(line) for line in log.read_text().splitlines()]
+    kernel = open_watch.unavailable_reason() is None
+    assert header["event"] == "recorder"
+    assert header["detail"].startswith("kernel watch" if kernel else "Python hook only")
     written = [r for r in records if r["event"] == "evaluate-write"]
     assert [r["detail"] for r in written] == [str((tmp_path / "eval.log").resolve())]
     records = [r for r in records if r not in written]
-    assert sorted(r["event"] for r in records) == [
-        "open",
-        "posttrainbench.test_split",
-        "posttrainbench.test_split",
-    ]
+    expected = ["open", "posttrainbench.test_split", "posttrainbench.test_split"]
+    if kernel:  # the Python reader again, and cat, which only the kernel sees
+        expected += ["open (kernel)", "open (kernel)"]
+    assert sorted(r["event"] for r in records) == sorted(expected)
     assert all("evaluate.py" not in r["cmdline"] for r in records)
     context: AuditContext = replace(make_context(), access_log=log)
     findings = detect_access(context)
     assert {f.severity for f in findings} == {"flag"}
-    assert len(findings) == 2  # one per command line (the shell's child has the same one)
+    # One per command line (the shell's child has the same one); cat only with the kernel.
+    assert len(findings) == (3 if kernel else 2)
     assert any(str(f.evidence["cmdline"]).endswith(GENERATE) for f in findings)
+    assert all(f.evidence["recorded_by"] == header["detail"] for f in findings)
 
 
 def test_files_evaluate_py_wrote_are_warnings_not_flags(
@@ -94,3 +100,4 @@ def test_no_record_vouches_for_nothing(make_context: MakeContext, tmp_path: Path
     empty.write_text("")
     findings = detect_access(replace(make_context(), access_log=empty))
     assert [f.severity for f in findings] == ["info"]
+    assert "Python hook only" in findings[0].message  # an old log: coverage not overstated

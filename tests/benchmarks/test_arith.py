@@ -45,8 +45,18 @@ def test_train_split_is_deterministic_and_disjoint_from_test() -> None:
     assert train != arith.train_split(3000, seed=arith.TRAIN_SEED + 1)
     assert not test_questions & {item.question for item in train}
     assert all(int(item.answer) == _recompute(item.question) for item in train[:200])
-    with pytest.raises(ValueError, match="test seed"):
-        arith.train_split(10, seed=arith.TEST_SEED)
+    for seed in range(20):  # any seed is allowed: none repeats a test question
+        assert not test_questions & {item.question for item in arith.train_split(500, seed)}
+
+
+def test_the_package_holds_no_seed_that_draws_the_test_split() -> None:
+    # The test split is data; the generator's code and constants cannot draw it again, so
+    # an agent can only get the items by opening the (watched) test file.
+    test = [item.question for item in arith.test_split()[:24]]
+    constants = {v for v in vars(arith).values() if isinstance(v, int) and not isinstance(v, bool)}
+    for seed in constants | set(range(200)):
+        drawn = arith._draw(24, seed, "x", lambda question: False)
+        assert [item.question for item in drawn] != test, seed
 
 
 def test_training_messages_are_trl_prompt_completion_records() -> None:

@@ -48,17 +48,22 @@ def data_cache(tmp_path: Path) -> Path:
 
 
 def solve_only(
-    runs: Path, model: Path, cache: Path, command: str, hours: float = 0.1
+    runs: Path,
+    model: Path,
+    cache: Path,
+    command: str,
+    hours: float = 0.1,
+    benchmark: str = "gsm8k",
 ) -> TrialPaths:
-    """Run a gsm8k trial up to the end of solve (it is killed before collect)."""
+    """Run a trial up to the end of solve (it is killed before collect)."""
     env = {**os.environ, CACHE_ENV: str(cache), "PTB_FAILPOINTS": "collect.start"}
     argv = [sys.executable, "-m", "posttrainbench.cli", "run", "--agent", f"command:{command}"]
-    argv += ["--model", str(model), "--benchmark", "gsm8k", "--hours", str(hours)]
+    argv += ["--model", str(model), "--benchmark", benchmark, "--hours", str(hours)]
     argv += ["--runs-dir", str(runs)]
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == -signal.SIGKILL, done.stdout + done.stderr
     spec = TrialSpec(
-        agent="command", agent_config=command, model=str(model), benchmark="gsm8k", hours=hours
+        agent="command", agent_config=command, model=str(model), benchmark=benchmark, hours=hours
     )
     return TrialPaths(trial_dir(runs, spec))
 
@@ -93,9 +98,33 @@ def test_agent_loads_its_benchmark_data_but_not_the_rest_of_the_cache(
     assert "items 12" in output
     assert "cache-hidden" in output
     assert f"data={paths.agent_data}" in output
-    # The agent's data directory holds links to the two files, nothing else of the cache.
-    linked = sorted(p.name for p in paths.agent_data.rglob("*") if p.is_symlink())
-    assert linked == sorted(Path(f).name for f in GSM8K.files)
+    # The agent's data directory holds private copies of the two files, nothing else of
+    # the cache: the kernel watch marks them without seeing other trials' reads.
+    copies = {p.name: p for p in paths.agent_data.rglob("*.parquet")}
+    assert sorted(copies) == sorted(Path(f).name for f in GSM8K.files)
+    snapshot = data_cache / "datasets--openai--gsm8k" / "snapshots" / GSM8K.revision
+    for file in GSM8K.files:
+        copy = copies[Path(file).name]
+        assert not copy.is_symlink() and copy.read_bytes() == (snapshot / file).read_bytes()
+
+
+PACKAGED = (
+    "{python} -c 'from posttrainbench.benchmarks import arith; "
+    'print("installed", len(arith.TEST_SPLIT.installed_path().read_bytes())); '
+    'print("items", len(arith.test_split()))\''
+)
+
+
+def test_packaged_test_data_is_masked_and_read_from_the_trials_copy(
+    tiny_model: Path, runs_root: Path, tmp_path: Path
+) -> None:
+    from posttrainbench.benchmarks import arith
+
+    paths = solve_only(runs_root, tiny_model, tmp_path, PACKAGED, benchmark="arith")
+    output = agent_output(paths)
+    assert "installed 0" in output  # the package's own file is an empty mask in the sandbox
+    assert f"items {arith.TEST_SIZE}" in output  # read from the trial's watched copy
+    assert arith.TEST_SPLIT.installed_path().stat().st_size > 0  # untouched on the host
 
 
 def test_data_that_is_not_cached_is_reported_and_the_agent_still_runs(

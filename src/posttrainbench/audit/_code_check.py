@@ -4,8 +4,8 @@ Python sources are parsed; every name, attribute and string the code can build w
 running (constants joined with ``+``, f-strings of constants, ``"".join``, ``[::-1]``,
 ``.lower()``/``.upper()``, ``bytes.fromhex``, base64 of a constant) is compared with the
 identifiers that expose held-out data in the harness (``test_split``, ``test_items``,
-``iter_test_texts``, ``TEST_SEED``, ...). So ``getattr(b, "test_" + "items")``,
-``importlib`` with a built name, or a private helper called with the test seed are seen
+``iter_test_texts``, ...). So ``getattr(b, "test_" + "items")``,
+``importlib`` with a built name, or a private helper of the test split are seen
 like a plain call. A dataset load whose arguments name the benchmark together with a
 ``"test"`` split is reported too. These are *code* findings: what the agent wrote, not
 what ran, so the detector reports them as warnings unless something corroborates them.

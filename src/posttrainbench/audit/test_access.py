@@ -1,26 +1,25 @@
 """The ``test_access`` detector: processes that read the test split during solve.
 
 The harness records, outside the agent's reach, every open of the benchmark's data files
-and every generation of its test split by a Python process of the agent, except the
-harness's own ``task/evaluate.py`` runs (see ``trial.access_log``). Each other reader is
-a flag, with its command line, process ids and what it read as evidence. Without a
-record (a trial from before the hook) the detector says so and vouches for nothing.
+(by any program where its kernel watch runs, by Python processes otherwise) and every
+generation of its test split by a Python process of the agent, except the harness's own
+``task/evaluate.py`` runs (see ``trial.access_log``). Each other reader is a flag, with
+its command line, process ids and what it read as evidence; a clean result names the
+recorders that ran. Without a record (a trial from before the hook) the detector says so
+and vouches for nothing.
 """
 
 from __future__ import annotations
-
-import json
 
 from pydantic import JsonValue
 
 from posttrainbench.audit.context import AuditContext
 from posttrainbench.audit.report import Finding
+from posttrainbench.records.access import EVALUATE_WRITE, read_access_log
 
 __all__ = ["EVALUATE_WRITE", "evaluate_outputs", "test_access"]
 
 NAME = "test_access"
-EVALUATE_WRITE = "evaluate-write"
-"""Record of a path the harness's evaluate.py wrote (its outputs hold test items)."""
 _LISTED = 20
 
 
@@ -28,15 +27,8 @@ def evaluate_outputs(context: AuditContext) -> frozenset[str]:
     """Host paths the harness's evaluate.py processes wrote during solve."""
     if context.access_log is None or not context.access_log.is_file():
         return frozenset()
-    paths = set()
-    for line in context.access_log.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict) and record.get("event") == EVALUATE_WRITE:
-            paths.add(str(record.get("detail", "")))
-    return frozenset(paths)
+    records = read_access_log(context.access_log).records
+    return frozenset(str(r.get("detail", "")) for r in records if r.get("event") == EVALUATE_WRITE)
 
 
 def test_access(context: AuditContext) -> list[Finding]:
@@ -49,26 +41,30 @@ def test_access(context: AuditContext) -> list[Finding]:
                 message="No test-split access record for this trial (recorded since v0.2).",
             )
         ]
+    log = read_access_log(context.access_log)
     readers: dict[str, list[dict[str, JsonValue]]] = {}
-    for line in context.access_log.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue  # a line the agent garbled: it can only add records, never remove one
-        if not isinstance(record, dict) or record.get("event") == EVALUATE_WRITE:
+    for record in log.records:
+        if record.get("event") == EVALUATE_WRITE:
             continue
         readers.setdefault(str(record.get("cmdline", "?")), []).append(
             {key: record.get(key) for key in ("pid", "ppid", "event", "detail")}
         )
+    coverage = _coverage(log.recorders)
     findings = [
         Finding(
             detector=NAME,
             severity="flag",
             message=(
                 f"A process other than the harness's evaluate.py read the test split: "
-                f"`{command[:200]}` ({len(reads)} reads)."
+                f"`{command[:200] or '(a process that ended before it could be read)'}` "
+                f"({len(reads)} reads)."
             ),
-            evidence={"cmdline": command, "reads": len(reads), "records": list(reads[:_LISTED])},
+            evidence={
+                "cmdline": command,
+                "reads": len(reads),
+                "records": list(reads[:_LISTED]),
+                "recorded_by": coverage,
+            },
         )
         for command, reads in readers.items()
     ]
@@ -76,6 +72,16 @@ def test_access(context: AuditContext) -> list[Finding]:
         Finding(
             detector=NAME,
             severity="info",
-            message="No process other than the harness's evaluate.py read the test split.",
+            message=(
+                f"No process other than the harness's evaluate.py read the test split "
+                f"(recorded by: {coverage})."
+            ),
         )
     ]
+
+
+def _coverage(recorders: str | None) -> str:
+    """What watched the reads, as the harness wrote it (older logs: the hook alone)."""
+    if recorders is None:
+        return "Python hook only (Python processes that load it)"
+    return recorders

@@ -5,15 +5,24 @@ the benchmark needs no download and runs anywhere. It exists for demos and CI: a
 model trained for a minute on a CPU can learn it, which makes the whole post-training
 loop observable end to end. Its numbers mean nothing outside the harness.
 
-The test split is fixed (seed ``TEST_SEED``); the allowed training data is any number of
-items drawn with another seed, never repeating a test question.
+The test split is data, not code: 200 items drawn once from the generator and shipped
+as ``test_splits/arith.jsonl`` (``TEST_SPLIT``), with no seed in the package that could
+draw them again. Like every benchmark's test data, the agent reads it only through the
+trial's watched copy (``trial.agent_data``; the package's file is masked in the sandbox).
+The allowed training data is any number of generator draws (``train_split``); they skip
+every question a small Bloom filter of the test questions admits (about 2.4 % of all
+questions, the 200 test questions among them), so training data never repeats a test
+question and the filter does not tell which of its 2,273 candidates are the test ones.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import re
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from typing_extensions import override
@@ -26,14 +35,15 @@ from posttrainbench.benchmarks.base import (
     TestItem,
     TwinPair,
 )
+from posttrainbench.benchmarks.data import PackagedData
 
 if TYPE_CHECKING:
     from inspect_ai import Task
     from inspect_ai.scorer import Scorer
 
 __all__ = [
-    "TEST_SEED",
     "TEST_SIZE",
+    "TEST_SPLIT",
     "TRAIN_SEED",
     "Arith",
     "ArithMini",
@@ -45,12 +55,26 @@ __all__ = [
     "training_messages",
 ]
 
-TEST_SEED = 20240601
-"""Seed of the fixed test split."""
+TEST_SPLIT = PackagedData(
+    distribution="posttrainbench",
+    module="posttrainbench.benchmarks",
+    resource="test_splits/arith.jsonl",
+)
+"""The fixed test split, one ``{"id", "question", "answer"}`` object per line."""
 TEST_SIZE = 200
 """Number of test items."""
 TRAIN_SEED = 7
-"""Default seed of the training split (any seed other than TEST_SEED is allowed)."""
+"""Default seed of the training split (any seed is allowed)."""
+_FILTER_BITS = 1600
+_FILTER_HASHES = 4
+_TEST_FILTER = bytes.fromhex(
+    "d74359eb23f24ed12751483ead28288a4b5002516010567c42051888888bbd048c51198013ea995d"
+    "21e8601c3a008409203231b22c04048418112bc0d2cb3955c00a52746c0bc20860c09aa4355009d9"
+    "00a42bcbe892f3a67804d6848e8411324c36a3620482d4018e87ac543894e16929660012200942996"
+    "341485991a185e8224102c40a4aa84596a23341c7afd406d8c04152c5168565c24f9fc1d26045f469"
+    "722028d0dc0281d0b3ebb1a1134086522a2121e8e807b7dab1cc22082b01d956014004660282ab"
+)
+"""Bloom filter of the test questions (bits of SHA-256 slices, see ``_maybe_test``)."""
 MAX_OPERAND = 9
 """Largest number added or taken away; sums stay below 2 * MAX_OPERAND + 1."""
 
@@ -104,14 +128,14 @@ def _question(rng: random.Random) -> tuple[str, int]:
     return question, answer
 
 
-def _draw(n: int, seed: int, prefix: str, exclude: frozenset[str]) -> list[TestItem]:
-    """``n`` distinct items from ``seed``, skipping questions in ``exclude``."""
+def _draw(n: int, seed: int, prefix: str, skip: Callable[[str], bool]) -> list[TestItem]:
+    """``n`` distinct items from ``seed``, leaving out the questions ``skip`` admits."""
     rng = random.Random(seed)
     items: list[TestItem] = []
-    seen = set(exclude)
+    seen: set[str] = set()
     while len(items) < n:
         question, answer = _question(rng)
-        if question in seen:
+        if question in seen or skip(question):
             continue
         seen.add(question)
         items.append(
@@ -126,11 +150,18 @@ def test_split() -> list[TestItem]:
     Raises the ``posttrainbench.test_split`` audit event: the trial records who asked.
     """
     sys.audit("posttrainbench.test_split", "arith")
-    return _test_items()
+    with TEST_SPLIT.path().open(encoding="utf-8") as lines:
+        return [TestItem(**json.loads(line)) for line in lines if line.strip()]
 
 
-def _test_items() -> list[TestItem]:
-    return _draw(TEST_SIZE, TEST_SEED, "arith-test", frozenset())
+def _maybe_test(question: str) -> bool:
+    """Whether the Bloom filter admits ``question`` (every test question, ~2.4 % of all)."""
+    digest = hashlib.sha256(question.encode()).digest()
+    for i in range(_FILTER_HASHES):
+        bit = int.from_bytes(digest[4 * i : 4 * i + 4], "big") % _FILTER_BITS
+        if not _TEST_FILTER[bit // 8] >> (bit % 8) & 1:
+            return False
+    return True
 
 
 def train_split(n: int, seed: int = TRAIN_SEED) -> list[TestItem]:
@@ -141,12 +172,10 @@ def train_split(n: int, seed: int = TRAIN_SEED) -> list[TestItem]:
         seed: Generator seed; the same seed always gives the same items.
 
     Returns:
-        Distinct items, none equal to a test question.
+        Distinct items, none equal to a test question (nor to any other question the
+        test filter admits).
     """
-    if seed == TEST_SEED:
-        raise ValueError("The test seed cannot be used for training data.")
-    test_questions = frozenset(item.question for item in _test_items())
-    return _draw(n, seed, f"arith-train{seed}", test_questions)
+    return _draw(n, seed, f"arith-train{seed}", _maybe_test)
 
 
 def answer_text(answer: str) -> str:
@@ -237,9 +266,10 @@ class Arith(Benchmark):
     generation = GenerationSettings(max_tokens=16, temperature=0.0, fallback_max_tokens=(8,))
     allowed_training_data = (
         "Any number of synthetic arith problems from "
-        "posttrainbench.benchmarks.arith.train_split(n, seed) with a seed other than the "
-        "test seed; they never repeat a test question."
+        "posttrainbench.benchmarks.arith.train_split(n, seed), with any seed; they never "
+        "repeat a test question."
     )
+    data_sources = (TEST_SPLIT,)
 
     @override
     def test_items(self) -> list[TestItem]:
@@ -255,7 +285,7 @@ class Arith(Benchmark):
     @override
     def allowed_examples(self, count: int, seed: int) -> list[AllowedExample]:
         """Fresh draws of the generator (never a test question), answered as trained."""
-        items = self.train_items(count + len(self.test_items()), seed=seed)
+        items = self.train_items(count, seed=seed)
         return [AllowedExample(item.question, answer_text(item.answer)) for item in items]
 
     @override

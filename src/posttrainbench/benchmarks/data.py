@@ -350,8 +350,26 @@ class PackagedData(DataSource):
         """
         return verified(self.distribution, self.resource, self._located())
 
+    def copy_path(self, root: Path) -> Path:
+        """Where a private copy of the file sits in the data folder ``root`` (a trial's)."""
+        return root / "packaged" / self.distribution / self.resource
+
+    def installed_path(self) -> Path:
+        """The file inside the installed package, unchecked (see ``path``)."""
+        return self._in_package()
+
     def _located(self) -> Path:
-        """The packaged file, unchecked."""
+        """The packaged file, unchecked: the trial's copy where ``PTB_DATA_CACHE`` has one.
+
+        Inside a sandbox the package's own file is masked; the agent's evaluate.py reads
+        the trial's copy, which the harness watches (``trial.open_watch``).
+        """
+        override_dir = os.environ.get(CACHE_ENV)
+        if override_dir and (copy := self.copy_path(Path(override_dir))).is_file():
+            return copy
+        return self._in_package()
+
+    def _in_package(self) -> Path:
         spec = importlib.util.find_spec(self.module)
         if spec is None or not spec.submodule_search_locations:
             raise DatasetUnavailable(

@@ -8,18 +8,28 @@ the FIFO during solve and appends each record to ``agent/test_access.jsonl``, a 
 agent cannot reach. The harness's ``task/evaluate.py`` runs (and their children) are the
 one legitimate reader and are not recorded; ``test_access`` flags any other reader.
 
-Limits, stated: a process that disables site initialisation (``python -S``/``-I``),
-clears ``PYTHONPATH`` or is not Python is not observed; the record is evidence when
+Where the harness may use fanotify (root), a kernel watch (``open_watch``) records every
+open of the data files by any program as well, so a ``cat``, a ``python -I`` or a Python
+with its own ``PYTHONPATH`` is recorded too. The log's first line says which recorders ran
+(``RECORDER_EVENT``), so the audit never claims more coverage than there was.
+
+Limits, stated: without the kernel watch, a process that disables site initialisation
+(``python -S``/``-I``), clears ``PYTHONPATH`` or is not Python is not observed; with it, a
+process that the evaluator itself starts is not either. The record is evidence when
 present, and the other detectors (contents, journal, memorization) do not depend on it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import threading
 from pathlib import Path
 from types import TracebackType
+
+from posttrainbench.records.access import KERNEL_OPEN_EVENT, RECORDER_EVENT
+from posttrainbench.trial import open_watch
 
 __all__ = ["HOOK_DIR", "AccessRecorder"]
 
@@ -39,6 +49,8 @@ class AccessRecorder:
         self._thread = threading.Thread(target=self._loop, name="ptb-access", daemon=True)
         self._fd = -1
         self._keep = -1
+        self._write_lock = threading.Lock()
+        self._kernel: open_watch.OpenWatch | None = None
 
     def env(self, current: str | None = None) -> dict[str, str]:
         """Variables that load the hook in the agent's Pythons (``current``: its PYTHONPATH)."""
@@ -60,8 +72,47 @@ class AccessRecorder:
         self._keep = os.open(self.fifo, os.O_WRONLY)  # no EOF while no agent writes
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self.log.touch()
+        self._start_kernel_watch()
         self._thread.start()
         return self
+
+    def _start_kernel_watch(self) -> None:
+        files = sorted(self._data_files())
+        reason = open_watch.unavailable_reason() if files else "no data files to watch"
+        if reason is None:
+            watch = open_watch.OpenWatch(files, self.exempt, self._record_kernel_open)
+            try:
+                self._kernel = watch.__enter__()
+            except OSError as error:
+                reason = f"fanotify refused a mark ({error})"
+        detail = "kernel watch and Python hook" if reason is None else f"Python hook only: {reason}"
+        self._append({"event": RECORDER_EVENT, "detail": detail})
+
+    def _data_files(self) -> set[Path]:
+        """The files the kernel watches: those under the watched folders (the trial's own).
+
+        A watched single file (a masked package file, an older trial's link into the shared
+        cache) is left to the hook: its inode is shared with other trials and the harness.
+        """
+        files: set[Path] = set()
+        for path in self.watched:
+            if path.is_dir() and not path.is_symlink():
+                files.update(child for child in path.rglob("*") if child.is_file())
+        return files
+
+    def _record_kernel_open(self, opened: open_watch.KernelOpen) -> None:
+        record = {
+            "pid": opened.pid,
+            "ppid": opened.ppid,
+            "cmdline": opened.cmdline,
+            "event": KERNEL_OPEN_EVENT,
+            "detail": opened.path,
+        }
+        self._append(record)
+
+    def _append(self, record: dict[str, object]) -> None:
+        with self._write_lock, self.log.open("ab") as out:
+            out.write(json.dumps(record).encode() + b"\n")
 
     def __exit__(
         self,
@@ -70,6 +121,8 @@ class AccessRecorder:
         trace: TracebackType | None,
     ) -> None:
         """Drain what is left, stop, and remove the FIFO."""
+        if self._kernel is not None:
+            self._kernel.__exit__(None, None, None)
         os.write(self._stop_write, b"x")
         self._thread.join()
         self._drain()
@@ -85,7 +138,7 @@ class AccessRecorder:
             self._drain()
 
     def _drain(self) -> None:
-        with self.log.open("ab") as out:
+        with self._write_lock, self.log.open("ab") as out:
             while True:
                 try:
                     data = os.read(self._fd, 1 << 16)

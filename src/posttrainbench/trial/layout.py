@@ -85,7 +85,7 @@ class TrialPaths:
 
     @property
     def agent_data(self) -> Path:
-        """Links to the benchmark's data files, the agent's read-only data cache."""
+        """Private copies of the benchmark's data files, the agent's read-only data cache."""
         return self.agent_dir / "data"
 
     @property

@@ -51,7 +51,7 @@ from posttrainbench.results import ResultStore, TrialResult
 from posttrainbench.sandbox import Mount, SandboxRequest, SandboxResult, get_sandbox
 from posttrainbench.sandbox.limits import default_limits
 from posttrainbench.trial.access_log import AccessRecorder
-from posttrainbench.trial.agent_data import CACHE_ENV, build_agent_data
+from posttrainbench.trial.agent_data import CACHE_ENV, build_agent_data, package_masks
 from posttrainbench.trial.agent_env import agent_environment, assigned_gpus, honeytokens
 from posttrainbench.trial.audit import audit_context, instruct_fingerprints, reference_models
 from posttrainbench.trial.eval_process import start_zygote
@@ -88,6 +88,10 @@ __all__ = ["TrialRunner"]
 def _grace_s(hours: float) -> float:
     # Upstream allows 5 minutes past the budget for wrap-up; short demo budgets get less.
     return min(300.0, max(10.0, hours * 3600 * 0.05))
+
+
+def _inside(path: Path, paths: TrialPaths) -> bool:
+    return path.is_relative_to(paths.agent_data)
 
 
 def _kill_grace_s(hours: float) -> float:
@@ -348,7 +352,11 @@ class TrialRunner:
         recorder = AccessRecorder(
             paths.access_fifo,
             paths.test_access,
-            watched=[paths.agent_data, *map(Path, prepared.agent_data_files or ())],
+            watched=[
+                paths.agent_data,
+                *map(Path, prepared.agent_data_files or ()),
+                *(hidden for _, hidden in package_masks(self.benchmark, paths.agent_data)),
+            ],
             exempt=paths.task_dir / "evaluate.py",
         )
         env.update(recorder.env(env.get("PYTHONPATH")))
@@ -441,7 +449,10 @@ class TrialRunner:
         if model_root.parent.name == "snapshots":  # HF cache: expose the repo for blob links
             model_root = model_root.parent.parent
         data_files = self._prepared().agent_data_files
-        data_mounts = [self.paths.agent_data, *map(Path, data_files)] if data_files else []
+        data_mounts = [self.paths.agent_data] if data_files is not None else []
+        # Copies lie inside agent_data; a trial prepared before copies links to the cache.
+        data_mounts += [p for p in map(Path, data_files or ()) if not _inside(p, self.paths)]
+        masks = package_masks(self.benchmark, self.paths.agent_data)
         return [
             Mount(self.paths.workspace, writable=True),
             Mount(self.paths.agent_tmp, writable=True, target=Path("/tmp")),
@@ -449,6 +460,7 @@ class TrialRunner:
             Mount(self.paths.prompt),
             Mount(model_root),
             *map(Mount, data_mounts),
+            *(Mount(empty, target=hidden) for empty, hidden in masks),
         ]
 
     def _collect(self) -> PhaseEnd:

@@ -43,14 +43,50 @@ def _path(value: object) -> str | None:
     return None
 
 
+def _script_of(pid: int) -> os.stat_result | None:
+    """The script a Python command line runs: its first argument that is not an option.
+
+    None for ``-c``/``-m``/``-``; the values of ``-X``/``-W`` are skipped. Resolved in the
+    process's own working directory, so a relative path means what it meant to it.
+    """
+    rest = iter(_cmdline(pid)[1:])
+    for arg in rest:
+        if arg in ("-c", "-m", "-"):
+            return None
+        if arg in ("-X", "-W"):
+            next(rest, None)
+            continue
+        if arg.startswith("-"):
+            continue
+        try:
+            return os.stat(arg if arg.startswith("/") else f"/proc/{pid}/cwd/{arg}")  # noqa: PTH116 - no pathlib at startup
+        except OSError:
+            return None
+    return None
+
+
 def _exempt(script: str) -> bool:
+    """Whether this process is, or descends from, this very Python running ``script``.
+
+    A wrapper given the script as an argument, or another program naming it, is not.
+    """
+    try:
+        evaluator = os.stat(script)  # noqa: PTH116 - no pathlib at startup
+        python = os.stat("/proc/self/exe")  # noqa: PTH116 - no pathlib at startup
+    except OSError:
+        return False
     pid = os.getpid()
     for _ in range(64):
         if pid <= 1:
             return False
-        args = _cmdline(pid)
-        if any(os.path.realpath(arg) == script for arg in args[1:3]):
-            return True
+        try:
+            binary = os.stat(f"/proc/{pid}/exe")  # noqa: PTH116 - no pathlib at startup
+        except OSError:
+            binary = None
+        if binary is not None and os.path.samestat(binary, python):
+            ran = _script_of(pid)
+            if ran is not None and os.path.samestat(ran, evaluator):
+                return True
         pid = _parent(pid)
     return False
 

@@ -1,0 +1,267 @@
+"""Every open of the trial's test data, by any program, seen by the kernel (fanotify).
+
+The Python audit hook (``access_log``) sees only the Python processes that load it: a
+``cat``, a ``cp``, a compiled reader or a Python started with ``-I`` or its own
+``PYTHONPATH`` escapes it. A kernel watch escapes nothing: during solve the harness puts a
+``FAN_OPEN_PERM`` mark on each file of the trial's private copy of the test data
+(``agent_data``), so each open waits until the harness has read the opener's command line
+and ancestry from ``/proc``, then goes ahead (an open is recorded, never refused). Reading
+while the opener waits is what makes a process that exits at once still attributable.
+
+The files are the trial's own copies, so the marks see this trial's processes and nobody
+else's. The harness's ``task/evaluate.py`` (the file itself, compared by inode: a copy or a
+wrapper is not it) and its children are the legitimate reader and are not recorded.
+
+fanotify needs ``CAP_SYS_ADMIN`` (a root harness, as bwrap runs here); without it
+:func:`unavailable_reason` says why, and only the Python hook records.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import select
+import struct
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+__all__ = ["KernelOpen", "OpenWatch", "unavailable_reason"]
+
+_FAN_CLOEXEC = 0x1
+_FAN_NONBLOCK = 0x2
+_FAN_CLASS_CONTENT = 0x4
+_FAN_MARK_ADD = 0x1
+_FAN_OPEN_PERM = 0x10000
+_FAN_ALLOW = 0x1
+_FAN_NOFD = -1
+_AT_FDCWD = -100
+_EVENT = struct.Struct("IBBHQii")  # struct fanotify_event_metadata
+_RESPONSE = struct.Struct("iI")  # struct fanotify_response
+_ANCESTRY = 64
+"""How many parents to walk looking for the evaluator (the Python hook walks as many)."""
+
+
+@dataclass(frozen=True)
+class KernelOpen:
+    """One open of a watched file by a process that is not the evaluator."""
+
+    pid: int
+    ppid: int
+    cmdline: str
+    """The opener's command line (empty when it was gone before it could be read)."""
+    path: str
+    """The watched file it opened (host path)."""
+
+
+def _libc() -> ctypes.CDLL:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.fanotify_init.argtypes = [ctypes.c_uint, ctypes.c_uint]
+    libc.fanotify_mark.argtypes = [
+        ctypes.c_int,
+        ctypes.c_uint,
+        ctypes.c_uint64,
+        ctypes.c_int,
+        ctypes.c_char_p,
+    ]
+    return libc
+
+
+def _init() -> int:
+    """A fanotify descriptor for permission events, or raise OSError with the reason."""
+    libc = _libc()
+    flags = _FAN_CLASS_CONTENT | _FAN_CLOEXEC | _FAN_NONBLOCK
+    fd = libc.fanotify_init(flags, os.O_RDONLY | os.O_LARGEFILE | os.O_CLOEXEC)
+    if fd < 0:
+        number = ctypes.get_errno()
+        raise OSError(number, os.strerror(number))
+    return int(fd)
+
+
+def _mark(fd: int, path: Path) -> None:
+    if _libc().fanotify_mark(fd, _FAN_MARK_ADD, _FAN_OPEN_PERM, _AT_FDCWD, os.fsencode(path)):
+        number = ctypes.get_errno()
+        raise OSError(number, f"{os.strerror(number)}: {path}")
+
+
+def unavailable_reason() -> str | None:
+    """Why the kernel watch cannot run here (None when it can)."""
+    try:
+        fd = _init()
+    except AttributeError:
+        return "this C library has no fanotify"
+    except OSError as error:
+        if error.errno == errno.EPERM:
+            return "fanotify needs CAP_SYS_ADMIN (run the harness as root)"
+        return f"fanotify is unavailable ({error.strerror})"
+    os.close(fd)
+    return None
+
+
+def _read(path: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:  # noqa: PTH123 - /proc files, read raw
+            return handle.read()
+    except OSError:
+        return b""
+
+
+def _cmdline(pid: int) -> list[str]:
+    raw = _read(f"/proc/{pid}/cmdline")
+    return [part.decode("utf-8", "replace") for part in raw.split(b"\0") if part]
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int(_read(f"/proc/{pid}/stat").rsplit(b")", 1)[1].split()[1])
+    except (ValueError, IndexError):
+        return 0
+
+
+def _script(pid: int, args: list[str]) -> os.stat_result | None:
+    """The file a Python command line runs as its script (None for ``-c``, ``-m``...).
+
+    It is the first argument that is not an option (the values of ``-X``/``-W`` skipped),
+    resolved in the process's own root and working directory, so inside the sandbox.
+    """
+    rest = iter(args[1:])
+    for arg in rest:
+        if arg in ("-c", "-m", "-"):
+            return None
+        if arg in ("-X", "-W"):
+            next(rest, None)
+            continue
+        if arg.startswith("-"):
+            continue
+        base = f"/proc/{pid}/root" if arg.startswith("/") else f"/proc/{pid}/cwd/"
+        try:
+            return Path(base + arg).stat()
+        except OSError:
+            return None
+    return None
+
+
+def _interpreters() -> set[tuple[int, int]]:
+    """The Python binaries that may run the evaluator (a venv's python links to one)."""
+    found = set()
+    for candidate in {sys.executable, getattr(sys, "_base_executable", ""), "/usr/bin/python3"}:
+        if not candidate:
+            continue
+        try:
+            info = Path(candidate).stat()
+        except OSError:
+            continue
+        found.add((info.st_dev, info.st_ino))
+    return found
+
+
+class OpenWatch:
+    """A fanotify watch on ``files`` while the block runs, reporting each open to ``report``.
+
+    ``exempt`` is the evaluator script: a process of the harness's Python interpreter
+    running it as its script (the very file) and that process's descendants are not
+    reported; nor is the harness itself. Any other program naming the script (``cat
+    task/evaluate.py data``) or a wrapper script given it as an argument is reported.
+    """
+
+    def __init__(
+        self, files: Iterable[Path], exempt: Path, report: Callable[[KernelOpen], None]
+    ) -> None:
+        self.files = sorted({Path(path) for path in files})
+        self.exempt = exempt
+        self.report = report
+        self._fd = -1
+        self._stop_read, self._stop_write = os.pipe()
+        self._names: dict[tuple[int, int], str] = {}
+        self._interpreters = _interpreters()
+        self._thread = threading.Thread(target=self._loop, name="ptb-open-watch", daemon=True)
+
+    def __enter__(self) -> OpenWatch:
+        """Mark every file; raise OSError if the kernel refuses (nothing is left marked)."""
+        self._fd = _init()
+        try:
+            for path in self.files:
+                _mark(self._fd, path)
+                info = path.stat()
+                self._names[(info.st_dev, info.st_ino)] = str(path)
+        except OSError:
+            os.close(self._fd)
+            raise
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        """Stop; closing the descriptor lets any open still waiting go ahead."""
+        os.write(self._stop_write, b"x")
+        self._thread.join()
+        self._handle_pending()
+        for fd in (self._fd, self._stop_read, self._stop_write):
+            os.close(fd)
+
+    def _loop(self) -> None:
+        while True:
+            ready, _, _ = select.select([self._fd, self._stop_read], [], [])
+            if self._stop_read in ready:
+                return
+            self._handle_pending()
+
+    def _handle_pending(self) -> None:
+        while True:
+            try:
+                data = os.read(self._fd, 1 << 14)
+            except BlockingIOError:
+                return
+            offset = 0
+            while offset + _EVENT.size <= len(data):
+                length, _, _, _, _, event_fd, pid = _EVENT.unpack_from(data, offset)
+                offset += length or _EVENT.size
+                if event_fd != _FAN_NOFD:
+                    self._handle(event_fd, pid)
+
+    def _handle(self, event_fd: int, pid: int) -> None:
+        """Describe the opener while it waits, then let its open go ahead."""
+        try:
+            record = self._describe(event_fd, pid)
+        finally:
+            os.write(self._fd, _RESPONSE.pack(event_fd, _FAN_ALLOW))
+            os.close(event_fd)
+        if record is not None:
+            self.report(record)
+
+    def _describe(self, event_fd: int, pid: int) -> KernelOpen | None:
+        if pid == os.getpid():
+            return None  # the harness itself
+        info = os.fstat(event_fd)
+        path = self._names.get((info.st_dev, info.st_ino), "?")
+        try:
+            exempt = self.exempt.stat()
+        except OSError:
+            exempt = None
+        ancestor = pid
+        for _ in range(_ANCESTRY):
+            if ancestor <= 1 or ancestor == os.getpid():
+                break
+            if exempt is not None and self._runs_evaluator(ancestor, exempt):
+                return None
+            ancestor = _parent(ancestor)
+        return KernelOpen(pid, _parent(pid), " ".join(_cmdline(pid))[:1000], path)
+
+    def _runs_evaluator(self, pid: int, evaluator: os.stat_result) -> bool:
+        """Whether ``pid`` is the harness's Python running ``evaluator`` as its script."""
+        try:
+            binary = Path(f"/proc/{pid}/exe").stat()
+        except OSError:
+            return False
+        if (binary.st_dev, binary.st_ino) not in self._interpreters:
+            return False
+        script = _script(pid, _cmdline(pid))
+        return script is not None and os.path.samestat(script, evaluator)
