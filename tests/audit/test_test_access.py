@@ -101,3 +101,21 @@ def test_no_record_vouches_for_nothing(make_context: MakeContext, tmp_path: Path
     findings = detect_access(replace(make_context(), access_log=empty))
     assert [f.severity for f in findings] == ["info"]
     assert "Python hook only" in findings[0].message  # an old log: coverage not overstated
+
+
+def test_coverage_is_the_weakest_recorder_claim_and_never_a_read(
+    make_context: MakeContext, tmp_path: Path
+) -> None:
+    # A resumed solve writes its recorder line again; an agent may forge one in between.
+    log = tmp_path / "access.jsonl"
+    lines = [
+        {"event": "recorder", "detail": "kernel watch and Python hook"},
+        {"event": "recorder", "detail": "Python hook only: forged by the agent"},
+        {"event": "recorder", "detail": "kernel watch and Python hook"},
+    ]
+    log.write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+    (finding,) = detect_access(replace(make_context(), access_log=log))
+
+    assert finding.severity == "info"
+    assert "Python hook only: forged by the agent" in finding.message

@@ -1,21 +1,44 @@
 """Real crashes for resume tests: a trial's worker process that SIGKILLs itself at a point.
 
-The worker is the process a local queue or a cluster job runs for one trial
-(``python -m posttrainbench.executors._worker``); ``PTB_FAILPOINTS`` arms the crash
-(``trial.failpoints``). Resuming is then any harness's job: tests usually resume in their
-own process, whose imports and evaluation zygote are already warm.
+The worker runs what a local queue or a cluster job runs for one trial
+(``posttrainbench.executors._worker``); ``PTB_FAILPOINTS`` arms the crash
+(``trial.failpoints``). Each worker is forked from a zygote that imported the harness and
+its ML stack once (``trial.eval_process.Zygote``), so a crash costs the trial's work, not
+its imports; it is still a process of its own that really dies by SIGKILL. Resuming is
+then any harness's job: tests usually resume in their own process, whose imports and
+evaluation zygote are already warm.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 
-from posttrainbench.executors._state import worker_argv
+from posttrainbench._warm import ML_STACK
 from posttrainbench.trial import TrialSpec
+from posttrainbench.trial.eval_process import Zygote
 
 __all__ = ["run_worker_until"]
+
+_WORKER_ENTRY = "posttrainbench.executors._worker:main"
+_WARM = (
+    *ML_STACK,
+    "posttrainbench.executors._worker",
+    "posttrainbench.audit.lineage",
+    "posttrainbench.audit.memorization",
+)
+_zygote: Zygote | None = None
+
+
+def _worker_zygote() -> Zygote:
+    global _zygote
+    if _zygote is None or not _zygote.usable():
+        if _zygote is not None:
+            _zygote.close()
+        _zygote = Zygote(_WARM)
+    return _zygote
 
 
 def run_worker_until(
@@ -23,13 +46,15 @@ def run_worker_until(
 ) -> subprocess.CompletedProcess[str]:
     """Run ``spec`` in a worker process armed to die at ``failpoint``; its completed process.
 
-    ``returncode`` is ``-9`` when the failpoint was reached (the worker killed itself).
+    ``returncode`` is ``-9`` when the failpoint was reached (the worker killed itself);
+    ``stdout`` holds everything the worker printed.
     """
-    return subprocess.run(
-        worker_argv(runs_root, spec),
-        env={**os.environ, "PTB_FAILPOINTS": failpoint},
-        capture_output=True,
-        text=True,
-        timeout=timeout_s,
-        check=False,
-    )
+    argv = [str(runs_root), spec.model_dump_json()]
+    with tempfile.TemporaryDirectory(prefix="ptb-crash-") as scratch:
+        log = Path(scratch) / "worker.log"
+        env = {**os.environ, "PTB_FAILPOINTS": failpoint}
+        status = _worker_zygote().run(_WORKER_ENTRY, argv, log, timeout_s, env=env)
+        output = log.read_text(errors="replace") if log.exists() else ""
+    if status is None:
+        raise subprocess.TimeoutExpired([_WORKER_ENTRY, *argv], timeout_s, output=output)
+    return subprocess.CompletedProcess([_WORKER_ENTRY, *argv], status, output, "")

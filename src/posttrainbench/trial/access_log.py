@@ -10,8 +10,9 @@ one legitimate reader and are not recorded; ``test_access`` flags any other read
 
 Where the harness may use fanotify (root), a kernel watch (``open_watch``) records every
 open of the data files by any program as well, so a ``cat``, a ``python -I`` or a Python
-with its own ``PYTHONPATH`` is recorded too. The log's first line says which recorders ran
-(``RECORDER_EVENT``), so the audit never claims more coverage than there was.
+with its own ``PYTHONPATH`` is recorded too. A harness line at each solve start
+(``RECORDER_EVENT``) says which recorders ran, so the audit never claims more coverage
+than there was.
 
 Limits, stated: without the kernel watch, a process that disables site initialisation
 (``python -S``/``-I``), clears ``PYTHONPATH`` or is not Python is not observed; with it, a
@@ -28,7 +29,7 @@ import threading
 from pathlib import Path
 from types import TracebackType
 
-from posttrainbench.records.access import KERNEL_OPEN_EVENT, RECORDER_EVENT
+from posttrainbench.records.access import KERNEL_AND_HOOK, KERNEL_OPEN_EVENT, RECORDER_EVENT
 from posttrainbench.trial import open_watch
 
 __all__ = ["HOOK_DIR", "AccessRecorder"]
@@ -85,7 +86,7 @@ class AccessRecorder:
                 self._kernel = watch.__enter__()
             except OSError as error:
                 reason = f"fanotify refused a mark ({error})"
-        detail = "kernel watch and Python hook" if reason is None else f"Python hook only: {reason}"
+        detail = KERNEL_AND_HOOK if reason is None else f"Python hook only: {reason}"
         self._append({"event": RECORDER_EVENT, "detail": detail})
 
     def _data_files(self) -> set[Path]:

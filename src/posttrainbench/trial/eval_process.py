@@ -31,7 +31,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -118,16 +118,27 @@ class Zygote:
             if stream is not None:
                 stream.close()
 
-    def run(self, entry: str, argv: list[str], log_path: Path, timeout_s: float) -> int | None:
+    def run(
+        self,
+        entry: str,
+        argv: list[str],
+        log_path: Path,
+        timeout_s: float,
+        env: Mapping[str, str] | None = None,
+    ) -> int | None:
         """Call ``entry`` (``module:function``, given ``argv``) in a forked attempt.
 
-        The attempt's output is appended to ``log_path``, its environment and working
-        directory are this process's now. Returns its exit status (the function's return
-        value; negative: killed by that signal), or None when it ran past ``timeout_s``
-        and was killed with everything it started.
+        The attempt's output is appended to ``log_path``, its working directory is this
+        process's now, its environment ``env`` (default: this process's now). Returns its
+        exit status (the function's return value; negative: killed by that signal), or
+        None when it ran past ``timeout_s`` and was killed with everything it started.
         """
         request = _Request(
-            entry=entry, argv=argv, log=str(log_path), env=dict(os.environ), cwd=str(Path.cwd())
+            entry=entry,
+            argv=argv,
+            log=str(log_path),
+            env=dict(os.environ if env is None else env),
+            cwd=str(Path.cwd()),
         )
         assert self.process.stdin is not None
         self.process.stdin.write(request.model_dump_json().encode() + b"\n")
