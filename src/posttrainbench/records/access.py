@@ -60,5 +60,5 @@ def read_access_log(path: Path) -> AccessLog:
             continue
         log.records.append(record)
     weaker = [claim for claim in claims if not claim.startswith(KERNEL_AND_HOOK)]
-    log.recorders = (weaker or claims or [None])[0]
+    log.recorders = next(iter(weaker or claims), None)
     return log
