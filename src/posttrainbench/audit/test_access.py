@@ -28,7 +28,7 @@ def evaluate_outputs(context: AuditContext) -> frozenset[str]:
     if context.access_log is None or not context.access_log.is_file():
         return frozenset()
     records = read_access_log(context.access_log).records
-    return frozenset(str(r.get("detail", "")) for r in records if r.get("event") == EVALUATE_WRITE)
+    return frozenset(line.detail for line in records if line.event == EVALUATE_WRITE)
 
 
 def test_access(context: AuditContext) -> list[Finding]:
@@ -43,11 +43,11 @@ def test_access(context: AuditContext) -> list[Finding]:
         ]
     log = read_access_log(context.access_log)
     readers: dict[str, list[dict[str, JsonValue]]] = {}
-    for record in log.records:
-        if record.get("event") == EVALUATE_WRITE:
+    for line in log.records:
+        if line.event == EVALUATE_WRITE:
             continue
-        readers.setdefault(str(record.get("cmdline", "?")), []).append(
-            {key: record.get(key) for key in ("pid", "ppid", "event", "detail")}
+        readers.setdefault(line.cmdline, []).append(
+            {"pid": line.pid, "ppid": line.ppid, "event": line.event, "detail": line.detail}
         )
     coverage = _coverage(log.recorders)
     findings = [

@@ -35,7 +35,7 @@ from posttrainbench.benchmarks.base import (
     TestItem,
     TwinPair,
 )
-from posttrainbench.benchmarks.data import PackagedData
+from posttrainbench.benchmarks.data import HarnessData
 
 if TYPE_CHECKING:
     from inspect_ai import Task
@@ -55,7 +55,7 @@ __all__ = [
     "training_messages",
 ]
 
-TEST_SPLIT = PackagedData(
+TEST_SPLIT = HarnessData(
     distribution="posttrainbench",
     module="posttrainbench.benchmarks",
     resource="test_splits/arith.jsonl",

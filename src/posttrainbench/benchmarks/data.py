@@ -154,6 +154,9 @@ def record_lock(entries: list[LockEntry], extra: Path | None = None) -> list[Pat
 class DataSource(ABC):
     """Where a benchmark's data lives; cached locally, fetched only on request."""
 
+    fetched: bool = True
+    """False for data that ships inside the harness itself: nothing to fetch or lock."""
+
     @property
     @abstractmethod
     def name(self) -> str:
@@ -412,3 +415,10 @@ class PackagedData(DataSource):
             revision=self._version(),
             files={self.resource: file_sha256(path)},
         )
+
+
+@dataclass(frozen=True)
+class HarnessData(PackagedData):
+    """A data file of the harness's own package (a toy's test split): nothing to fetch."""
+
+    fetched = False

@@ -46,6 +46,7 @@ def data_status(ids: BenchmarkIds = None, as_json: AsJson = False) -> None:
         (benchmark.id, source.status())
         for benchmark in _benchmarks(ids)
         for source in benchmark.data_sources
+        if source.fetched
     ]
     if as_json:
         payload = [{"benchmark": bid, **status.model_dump()} for bid, status in rows]
@@ -84,11 +85,15 @@ def data_fetch(
     from posttrainbench.benchmarks.data import data_cache_dir, record_lock
     from posttrainbench.progress import Progress
 
-    benchmarks = [benchmark for benchmark in _benchmarks(ids) if benchmark.data_sources]
-    if ids and not benchmarks:
+    sources = [
+        (benchmark, source)
+        for benchmark in _benchmarks(ids)
+        for source in benchmark.data_sources
+        if source.fetched
+    ]
+    if ids and not sources:
         raise UserError(f"{', '.join(ids)}: no data to fetch (synthetic benchmarks).")
     log(f"data cache: {data_cache_dir()}")
-    sources = [(benchmark, source) for benchmark in benchmarks for source in benchmark.data_sources]
     with Progress("data", len(sources), unit="sources", console=console) as progress:
         for benchmark, source in sources:
             progress.update(progress.done, info=f"fetching {benchmark.id}")

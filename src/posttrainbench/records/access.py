@@ -9,16 +9,17 @@ line states: a line the agent forged can lower the claim, never raise it.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 __all__ = [
     "EVALUATE_WRITE",
     "KERNEL_AND_HOOK",
     "KERNEL_OPEN_EVENT",
     "RECORDER_EVENT",
+    "AccessLine",
     "AccessLog",
     "read_access_log",
 ]
@@ -33,6 +34,21 @@ KERNEL_AND_HOOK = "kernel watch and Python hook"
 """The recorder line's detail when both recorders ran (anything else claims less)."""
 
 
+class AccessLine(BaseModel):
+    """One line of the log. Every field may be missing: the agent writes lines too."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    event: str = "?"
+    """``open``, ``open (kernel)``, ``posttrainbench.test_split``, ``evaluate-write``..."""
+    detail: str = ""
+    """What was read or written (a path, a benchmark id), or what recorded."""
+    cmdline: str = "?"
+    """The process's command line, as the recorder read it."""
+    pid: int | None = None
+    ppid: int | None = None
+
+
 @dataclass
 class AccessLog:
     """A parsed access log."""
@@ -40,25 +56,23 @@ class AccessLog:
     recorders: str | None = None
     """What recorded, the weakest claim of the recorder lines; None in logs from before
     they were written."""
-    records: list[dict[str, Any]] = field(default_factory=list)
-    """Every other well-formed record, in order."""
+    records: list[AccessLine] = field(default_factory=list)
+    """Every other well-formed line, in order."""
 
 
 def read_access_log(path: Path) -> AccessLog:
-    """The log at ``path``; lines that are not JSON objects are skipped."""
+    """The log at ``path``; lines that are not well-formed are skipped."""
     log = AccessLog()
     claims: list[str] = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+    for text in path.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
-            record = json.loads(line)
-        except ValueError:
+            line = AccessLine.model_validate_json(text)
+        except ValidationError:
             continue  # a line the agent garbled: it can only add records, never remove one
-        if not isinstance(record, dict):
+        if line.event == RECORDER_EVENT:
+            claims.append(line.detail)
             continue
-        if record.get("event") == RECORDER_EVENT:
-            claims.append(str(record.get("detail", "")))
-            continue
-        log.records.append(record)
+        log.records.append(line)
     weaker = [claim for claim in claims if not claim.startswith(KERNEL_AND_HOOK)]
     log.recorders = next(iter(weaker or claims), None)
     return log

@@ -22,14 +22,18 @@ present, and the other detectors (contents, journal, memorization) do not depend
 
 from __future__ import annotations
 
-import json
 import os
 import select
 import threading
 from pathlib import Path
 from types import TracebackType
 
-from posttrainbench.records.access import KERNEL_AND_HOOK, KERNEL_OPEN_EVENT, RECORDER_EVENT
+from posttrainbench.records.access import (
+    KERNEL_AND_HOOK,
+    KERNEL_OPEN_EVENT,
+    RECORDER_EVENT,
+    AccessLine,
+)
 from posttrainbench.trial import open_watch
 
 __all__ = ["HOOK_DIR", "AccessRecorder"]
@@ -87,7 +91,7 @@ class AccessRecorder:
             except OSError as error:
                 reason = f"fanotify refused a mark ({error})"
         detail = KERNEL_AND_HOOK if reason is None else f"Python hook only: {reason}"
-        self._append({"event": RECORDER_EVENT, "detail": detail})
+        self._append(AccessLine(event=RECORDER_EVENT, detail=detail))
 
     def _data_files(self) -> set[Path]:
         """The files the kernel watches: those under the watched folders (the trial's own).
@@ -102,18 +106,19 @@ class AccessRecorder:
         return files
 
     def _record_kernel_open(self, opened: open_watch.KernelOpen) -> None:
-        record = {
-            "pid": opened.pid,
-            "ppid": opened.ppid,
-            "cmdline": opened.cmdline,
-            "event": KERNEL_OPEN_EVENT,
-            "detail": opened.path,
-        }
-        self._append(record)
+        self._append(
+            AccessLine(
+                event=KERNEL_OPEN_EVENT,
+                detail=opened.path,
+                cmdline=opened.cmdline,
+                pid=opened.pid,
+                ppid=opened.ppid,
+            )
+        )
 
-    def _append(self, record: dict[str, object]) -> None:
+    def _append(self, line: AccessLine) -> None:
         with self._write_lock, self.log.open("ab") as out:
-            out.write(json.dumps(record).encode() + b"\n")
+            out.write(line.model_dump_json(exclude_none=True).encode() + b"\n")
 
     def __exit__(
         self,
