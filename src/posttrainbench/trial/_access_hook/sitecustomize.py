@@ -3,11 +3,14 @@
 An audit hook (PEP 578) reports ``open`` of any path under ``PTB_ACCESS_WATCH`` (the
 benchmark's data files) and the harness's own ``posttrainbench.test_split`` event to the
 pipe ``PTB_ACCESS_LOG``, which the harness reads (the agent can add lines, never take
-one back). Processes of the harness's ``task/evaluate.py`` (``PTB_ACCESS_EXEMPT``) and
-their children, the one legitimate reader, are not reported as readers; only the paths
-they write are (``evaluate-write``), so the audit knows which files hold test items by
-design. This file is plain Python with no imports from the harness, so it costs a few
-milliseconds per start.
+one back). A process of this same Python binary running the very ``task/evaluate.py``
+(``PTB_ACCESS_EXEMPT``, compared by inode) as its script, and that process's children,
+the one legitimate reader, are not reported as readers; only the paths they write are
+(``evaluate-write``), so the audit knows which files hold test items by design. A wrapper
+given the script as an argument, or another program naming it, is no evaluator. The
+harness's kernel watch (``trial.open_watch``) applies the same rule from outside. This
+file is plain Python with no imports from the harness (so that rule is written twice),
+and costs a few milliseconds per start.
 """
 
 from __future__ import annotations
