@@ -119,3 +119,21 @@ def test_coverage_is_the_weakest_recorder_claim_and_never_a_read(
 
     assert finding.severity == "info"
     assert "Python hook only: forged by the agent" in finding.message
+
+
+def test_a_sandbox_with_its_own_python_gets_the_hook_only_and_says_so(
+    tmp_path: Path, make_context: MakeContext
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "test.jsonl").write_text('{"q": "held out"}\n')
+    log = tmp_path / "access.jsonl"
+    recorder = AccessRecorder(
+        tmp_path / ".fifo", log, watched=[data], exempt=tmp_path / "evaluate.py", kernel_watch=False
+    )
+    with recorder:
+        _run(recorder, ["cat", str(data / "test.jsonl")], tmp_path)
+
+    (finding,) = detect_access(replace(make_context(), access_log=log))
+    assert finding.severity == "info"  # cat is invisible to the hook, and the report says so
+    assert "Python hook only: the sandbox runs its own Python" in finding.message

@@ -84,6 +84,9 @@ class Sandbox(ABC):
     name: str
     isolated: bool = True
     """False for a backend that shows the agent the host (``process``): its trials say so."""
+    host_python: bool = True
+    """The agent runs the harness's own Python binaries (bound from the host); container
+    backends bring their image's (the kernel watch then cannot tell the evaluator apart)."""
 
     @abstractmethod
     def unavailable_reason(self) -> str | None:

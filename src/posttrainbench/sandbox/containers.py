@@ -223,6 +223,7 @@ def apptainer_environment(
 
 class _ContainerSandbox(Sandbox):
     binary: str
+    host_python = False
 
     def __init__(self, settings: ContainerSettings | None = None) -> None:
         self.settings = settings or ContainerSettings.from_environment()

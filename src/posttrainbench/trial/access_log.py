@@ -45,8 +45,19 @@ HOOK_DIR = Path(__file__).parent / "_access_hook"
 class AccessRecorder:
     """A FIFO the agent's hook writes to, drained into ``log`` while the block runs."""
 
-    def __init__(self, fifo: Path, log: Path, watched: list[Path], exempt: Path) -> None:
+    def __init__(
+        self,
+        fifo: Path,
+        log: Path,
+        watched: list[Path],
+        exempt: Path,
+        *,
+        kernel_watch: bool = True,
+    ) -> None:
         self.fifo = fifo
+        self.kernel_watch = kernel_watch
+        """False where the sandbox runs Pythons of its own (containers): the kernel watch
+        could not tell the evaluator from other readers, so only the hook records."""
         self.log = log
         self.watched = watched
         self.exempt = exempt
@@ -83,7 +94,13 @@ class AccessRecorder:
 
     def _start_kernel_watch(self) -> None:
         files = sorted(self._data_files())
-        reason = open_watch.unavailable_reason() if files else "no data files to watch"
+        reason: str | None
+        if not self.kernel_watch:
+            reason = "the sandbox runs its own Python, so the evaluator is not recognizable"
+        elif not files:
+            reason = "no data files to watch"
+        else:
+            reason = open_watch.unavailable_reason()
         if reason is None:
             watch = open_watch.OpenWatch(files, self.exempt, self._record_kernel_open)
             try:

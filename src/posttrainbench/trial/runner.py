@@ -358,6 +358,7 @@ class TrialRunner:
                 *(hidden for _, hidden in package_masks(self.benchmark, paths.agent_data)),
             ],
             exempt=paths.task_dir / "evaluate.py",
+            kernel_watch=self.sandbox.host_python,
         )
         env.update(recorder.env(env.get("PYTHONPATH")))
         request = SandboxRequest(
