@@ -23,7 +23,6 @@ present, and the other detectors (contents, journal, memorization) do not depend
 from __future__ import annotations
 
 import os
-import select
 import threading
 from pathlib import Path
 from types import TracebackType
@@ -35,6 +34,7 @@ from posttrainbench.records.access import (
     AccessLine,
 )
 from posttrainbench.trial import open_watch
+from posttrainbench.trial._drain_thread import DrainThread
 
 __all__ = ["HOOK_DIR", "AccessRecorder"]
 
@@ -61,8 +61,7 @@ class AccessRecorder:
         self.log = log
         self.watched = watched
         self.exempt = exempt
-        self._stop_read, self._stop_write = os.pipe()
-        self._thread = threading.Thread(target=self._loop, name="ptb-access", daemon=True)
+        self._reader: DrainThread | None = None
         self._fd = -1
         self._keep = -1
         self._write_lock = threading.Lock()
@@ -89,7 +88,8 @@ class AccessRecorder:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self.log.touch()
         self._start_kernel_watch()
-        self._thread.start()
+        self._reader = DrainThread(self._fd, self._drain, "ptb-access")
+        self._reader.start()
         return self
 
     def _start_kernel_watch(self) -> None:
@@ -146,19 +146,11 @@ class AccessRecorder:
         """Drain what is left, stop, and remove the FIFO."""
         if self._kernel is not None:
             self._kernel.__exit__(None, None, None)
-        os.write(self._stop_write, b"x")
-        self._thread.join()
-        self._drain()
-        for fd in (self._fd, self._keep, self._stop_read, self._stop_write):
+        if self._reader is not None:
+            self._reader.stop()
+        for fd in (self._fd, self._keep):
             os.close(fd)
         self.fifo.unlink(missing_ok=True)
-
-    def _loop(self) -> None:
-        while True:
-            ready, _, _ = select.select([self._fd, self._stop_read], [], [])
-            if self._stop_read in ready:
-                return
-            self._drain()
 
     def _drain(self) -> None:
         with self._write_lock, self.log.open("ab") as out:

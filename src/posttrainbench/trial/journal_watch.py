@@ -15,16 +15,15 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
-import select
 import stat
 import struct
-import threading
 import time
 from pathlib import Path
 from types import TracebackType
 
 from posttrainbench.audit.journal import Journal, JournalLimits
 from posttrainbench.records import JournalSummary
+from posttrainbench.trial._drain_thread import DrainThread
 
 __all__ = ["JournalWatcher"]
 
@@ -59,8 +58,7 @@ class JournalWatcher:
         self._fd = -1
         self._dirs: dict[int, Path] = {}
         self._held: dict[Path, int] = {}
-        self._stop_read, self._stop_write = os.pipe()
-        self._thread = threading.Thread(target=self._loop, name="ptb-journal", daemon=True)
+        self._reader: DrainThread | None = None
         self._started = 0.0
         self.lost_events = False
         self.unwatched_dirs = 0
@@ -73,7 +71,8 @@ class JournalWatcher:
         if self._fd >= 0:
             for root in self.roots:
                 self._watch_tree(root, record=False)
-            self._thread.start()
+            self._reader = DrainThread(self._fd, self._drain, "ptb-journal")
+            self._reader.start()
         return self
 
     def __exit__(
@@ -83,17 +82,13 @@ class JournalWatcher:
         trace: TracebackType | None,
     ) -> None:
         """Stop, drain, sweep what was missed, and write ``summary.json``."""
-        if self._thread.is_alive():
-            os.write(self._stop_write, b"x")
-            self._thread.join()
+        if self._reader is not None:
+            self._reader.stop()
         if self._fd >= 0:
-            self._drain()
             os.close(self._fd)
         for fd in self._held.values():
             os.close(fd)
         self._held.clear()
-        os.close(self._stop_read)
-        os.close(self._stop_write)
         began = time.monotonic()
         swept = self._sweep()
         self.busy_s += time.monotonic() - began
@@ -120,13 +115,6 @@ class JournalWatcher:
             if record:  # written before the watch existed
                 for name in files:
                     self.journal.record(path / name)
-
-    def _loop(self) -> None:
-        while True:
-            ready, _, _ = select.select([self._fd, self._stop_read], [], [])
-            if self._stop_read in ready:
-                return
-            self._drain()
 
     def _drain(self) -> None:
         while True:

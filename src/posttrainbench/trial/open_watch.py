@@ -21,14 +21,14 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-import select
 import struct
 import sys
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+
+from posttrainbench.trial._drain_thread import DrainThread
 
 __all__ = ["KernelOpen", "OpenWatch", "unavailable_reason"]
 
@@ -175,10 +175,9 @@ class OpenWatch:
         self.exempt = exempt
         self.report = report
         self._fd = -1
-        self._stop_read, self._stop_write = os.pipe()
+        self._reader: DrainThread | None = None
         self._names: dict[tuple[int, int], str] = {}
         self._interpreters = _interpreters()
-        self._thread = threading.Thread(target=self._loop, name="ptb-open-watch", daemon=True)
 
     def __enter__(self) -> OpenWatch:
         """Mark every file; raise OSError if the kernel refuses (nothing is left marked)."""
@@ -191,7 +190,8 @@ class OpenWatch:
         except OSError:
             os.close(self._fd)
             raise
-        self._thread.start()
+        self._reader = DrainThread(self._fd, self._handle_pending, "ptb-open-watch")
+        self._reader.start()
         return self
 
     def __exit__(
@@ -201,18 +201,9 @@ class OpenWatch:
         trace: TracebackType | None,
     ) -> None:
         """Stop; closing the descriptor lets any open still waiting go ahead."""
-        os.write(self._stop_write, b"x")
-        self._thread.join()
-        self._handle_pending()
-        for fd in (self._fd, self._stop_read, self._stop_write):
-            os.close(fd)
-
-    def _loop(self) -> None:
-        while True:
-            ready, _, _ = select.select([self._fd, self._stop_read], [], [])
-            if self._stop_read in ready:
-                return
-            self._handle_pending()
+        if self._reader is not None:
+            self._reader.stop()
+        os.close(self._fd)
 
     def _handle_pending(self) -> None:
         while True:
