@@ -80,3 +80,29 @@ def test_the_evaluator_and_its_children_are_not_recorded(
     reader, child = seen  # the copy, and the cat it started: nothing of the evaluator's
     assert str(copy) in reader.cmdline
     assert child.cmdline.startswith("cat ") and child.ppid == reader.pid
+
+
+def test_an_evaluator_run_the_agent_prepared_is_recorded_with_why(
+    files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    data, evaluator = files
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path / "hook")}
+    hijack = tmp_path / "hijack"
+    hijack.mkdir()
+    (hijack / "sitecustomize.py").write_text("")  # would run inside the evaluator
+    run = [sys.executable, "task/evaluate.py", str(data)]
+    seen: list[KernelOpen] = []
+
+    with OpenWatch([data], evaluator, seen.append, agent_env=env, given={"evaluate.py"}):
+        subprocess.run(run, cwd=tmp_path, env=env, check=True)  # as given: exempt
+        changed = {**env, "PYTHONPATH": f"{hijack}:{env['PYTHONPATH']}"}
+        subprocess.run(run, cwd=tmp_path, env=changed, check=True)
+        (evaluator.parent / "json.py").write_text("from _json import *\n")  # shadows json
+        subprocess.run(run, cwd=tmp_path, env=env, check=True)
+
+    notes = {record.note for record in seen}
+    assert notes == {
+        "evaluate.py ran with changed PYTHONPATH",
+        "evaluate.py ran beside files the agent added: json.py",
+    }
+    assert len(seen) == 4  # each hijacked run, and the cat it started

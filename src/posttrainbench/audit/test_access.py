@@ -46,9 +46,15 @@ def test_access(context: AuditContext) -> list[Finding]:
     for line in log.records:
         if line.event == EVALUATE_WRITE:
             continue
-        readers.setdefault(line.cmdline, []).append(
-            {"pid": line.pid, "ppid": line.ppid, "event": line.event, "detail": line.detail}
-        )
+        read: dict[str, JsonValue] = {
+            "pid": line.pid,
+            "ppid": line.ppid,
+            "event": line.event,
+            "detail": line.detail,
+        }
+        if line.note:
+            read["note"] = line.note
+        readers.setdefault(line.cmdline, []).append(read)
     coverage = _coverage(log.recorders)
     findings = [
         Finding(
@@ -57,7 +63,7 @@ def test_access(context: AuditContext) -> list[Finding]:
             message=(
                 f"A process other than the harness's evaluate.py read the test split: "
                 f"`{command[:200] or '(a process that ended before it could be read)'}` "
-                f"({len(reads)} reads)."
+                f"({len(reads)} reads){_why(reads)}."
             ),
             evidence={
                 "cmdline": command,
@@ -78,6 +84,12 @@ def test_access(context: AuditContext) -> list[Finding]:
             ),
         )
     ]
+
+
+def _why(reads: list[dict[str, JsonValue]]) -> str:
+    """Why an evaluate.py run was no evaluator, when a kernel record says so."""
+    notes = sorted({str(read["note"]) for read in reads if read.get("note")})
+    return f" ({'; '.join(notes)})" if notes else ""
 
 
 def _coverage(recorders: str | None) -> str:

@@ -47,6 +47,8 @@ class AccessLine(BaseModel):
     """The process's command line, as the recorder read it."""
     pid: int | None = None
     ppid: int | None = None
+    note: str | None = None
+    """Why a kernel record of an evaluate.py run counts (its environment was changed)."""
 
 
 @dataclass

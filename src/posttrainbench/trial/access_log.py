@@ -53,8 +53,14 @@ class AccessRecorder:
         exempt: Path,
         *,
         kernel_watch: bool = True,
+        given: frozenset[str] = frozenset(),
     ) -> None:
         self.fifo = fifo
+        self.given = given
+        """Names the harness put in the evaluator's folder (others there are the agent's)."""
+        self.agent_env: dict[str, str] | None = None
+        """The environment the agent starts with, set before entering: an evaluate.py run
+        whose import-time variables differ from it is recorded by the kernel watch."""
         self.kernel_watch = kernel_watch
         """False where the sandbox runs Pythons of its own (containers): the kernel watch
         could not tell the evaluator from other readers, so only the hook records."""
@@ -102,7 +108,13 @@ class AccessRecorder:
         else:
             reason = open_watch.unavailable_reason()
         if reason is None:
-            watch = open_watch.OpenWatch(files, self.exempt, self._record_kernel_open)
+            watch = open_watch.OpenWatch(
+                files,
+                self.exempt,
+                self._record_kernel_open,
+                agent_env=self.agent_env,
+                given=self.given,
+            )
             try:
                 self._kernel = watch.__enter__()
             except OSError as error:
@@ -130,6 +142,7 @@ class AccessRecorder:
                 cmdline=opened.cmdline,
                 pid=opened.pid,
                 ppid=opened.ppid,
+                note=opened.note or None,
             )
         )
 

@@ -10,7 +10,11 @@ while the opener waits is what makes a process that exits at once still attribut
 
 The files are the trial's own copies, so the marks see this trial's processes and nobody
 else's. The harness's ``task/evaluate.py`` (the file itself, compared by inode: a copy or a
-wrapper is not it) and its children are the legitimate reader and are not recorded.
+wrapper is not it) and its children are the legitimate reader and are not recorded, as
+long as it runs as the harness gave it: a run whose import-time environment differs from
+the agent's original one (``PYTHONPATH``, ``LD_PRELOAD``, ...), or beside an importable
+file the agent added to its folder, or with a user site that runs code at start-up, may
+execute the agent's code inside the evaluator, so its reads are recorded, with why.
 
 fanotify needs ``CAP_SYS_ADMIN`` (a root harness, as bwrap runs here); without it
 :func:`unavailable_reason` says why, and only the Python hook records.
@@ -23,7 +27,7 @@ import errno
 import os
 import struct
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -46,6 +50,24 @@ _ANCESTRY = 64
 """How many parents to walk looking for the evaluator (the Python hook walks as many)."""
 
 
+IMPORT_VARIABLES = (
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSTARTUP",
+    "PYTHONUSERBASE",
+    "PYTHONNOUSERSITE",
+    "PYTHONPLATLIBDIR",
+    "PYTHONEXECUTABLE",
+    "PYTHONSAFEPATH",
+    "PYTHONINSPECT",
+    "LD_PRELOAD",
+    "LD_LIBRARY_PATH",
+    "LD_AUDIT",
+)
+"""Variables that decide what code a Python runs before and besides its script."""
+_IMPORTABLE_SUFFIXES = (".py", ".pyc", ".so", ".pth")
+
+
 @dataclass(frozen=True)
 class KernelOpen:
     """One open of a watched file by a process that is not the evaluator."""
@@ -56,6 +78,8 @@ class KernelOpen:
     """The opener's command line (empty when it was gone before it could be read)."""
     path: str
     """The watched file it opened (host path)."""
+    note: str = ""
+    """Why an evaluator run is not exempt (its environment or folder was changed)."""
 
 
 def _libc() -> ctypes.CDLL:
@@ -145,6 +169,22 @@ def _script(pid: int, args: list[str]) -> os.stat_result | None:
     return None
 
 
+def _environ(pid: int) -> dict[str, str]:
+    raw = _read(f"/proc/{pid}/environ")
+    pairs = (part.decode("utf-8", "replace").partition("=") for part in raw.split(b"\0") if part)
+    return {name: value for name, _, value in pairs}
+
+
+def _user_site_hooks(environ: Mapping[str, str]) -> list[str]:
+    """Files under the user site of ``environ``'s HOME that run code when Python starts."""
+    home = environ.get("PYTHONUSERBASE") or f"{environ.get('HOME', '/nonexistent')}/.local"
+    found: list[str] = []
+    for site in Path(home).glob("lib/python3*/site-packages"):
+        found += sorted(str(p) for p in site.glob("*.pth"))
+        found += [str(p) for p in site.glob("usercustomize.py")]
+    return found
+
+
 def _interpreters() -> set[tuple[int, int]]:
     """The Python binaries that may run the evaluator (a venv's python links to one)."""
     found = set()
@@ -169,11 +209,22 @@ class OpenWatch:
     """
 
     def __init__(
-        self, files: Iterable[Path], exempt: Path, report: Callable[[KernelOpen], None]
+        self,
+        files: Iterable[Path],
+        exempt: Path,
+        report: Callable[[KernelOpen], None],
+        *,
+        agent_env: Mapping[str, str] | None = None,
+        given: Iterable[str] = (),
     ) -> None:
         self.files = sorted({Path(path) for path in files})
         self.exempt = exempt
         self.report = report
+        self.agent_env = {k: v for k, v in (agent_env or {}).items() if k in IMPORT_VARIABLES}
+        """The import-time variables the agent was started with (None: not checked)."""
+        self.check_env = agent_env is not None
+        self.given = frozenset(given) | {exempt.name}
+        """Names in the evaluator's folder that the harness put there."""
         self._fd = -1
         self._reader: DrainThread | None = None
         self._names: dict[tuple[int, int], str] = {}
@@ -238,13 +289,43 @@ class OpenWatch:
         except OSError:
             exempt = None
         ancestor = pid
+        note = ""
         for _ in range(_ANCESTRY):
             if ancestor <= 1 or ancestor == os.getpid():
                 break
             if exempt is not None and self._runs_evaluator(ancestor, exempt):
-                return None
+                note = self._tampering(ancestor)
+                if not note:
+                    return None
+                break
             ancestor = _parent(ancestor)
-        return KernelOpen(pid, _parent(pid), " ".join(_cmdline(pid))[:1000], path)
+        return KernelOpen(pid, _parent(pid), " ".join(_cmdline(pid))[:1000], path, note)
+
+    def _tampering(self, pid: int) -> str:
+        """How the evaluator run ``pid`` differs from what the harness gave ('' if not)."""
+        environ = _environ(pid)
+        if self.check_env:
+            changed = [
+                name for name in IMPORT_VARIABLES if environ.get(name) != self.agent_env.get(name)
+            ]
+            if changed:
+                return f"evaluate.py ran with changed {', '.join(changed)}"
+        try:
+            entries = list(self.exempt.parent.iterdir())
+        except OSError:
+            entries = []
+        added = sorted(
+            entry.name
+            for entry in entries
+            if entry.name not in self.given
+            and entry.name != "__pycache__"
+            and (entry.is_dir() or entry.name.endswith(_IMPORTABLE_SUFFIXES))
+        )
+        if added:
+            return f"evaluate.py ran beside files the agent added: {', '.join(added[:5])}"
+        if "PYTHONNOUSERSITE" not in environ and (hooks := _user_site_hooks(environ)):
+            return f"evaluate.py ran with start-up code in the user site: {hooks[0]}"
+        return ""
 
     def _runs_evaluator(self, pid: int, evaluator: os.stat_result) -> bool:
         """Whether ``pid`` is the harness's Python running ``evaluator`` as its script."""

@@ -359,8 +359,10 @@ class TrialRunner:
             ],
             exempt=paths.task_dir / "evaluate.py",
             kernel_watch=self.sandbox.host_python,
+            given=frozenset(name.split("/")[0] for name in prepared.given_files),
         )
         env.update(recorder.env(env.get("PYTHONPATH")))
+        recorder.agent_env = dict(env)
         request = SandboxRequest(
             argv=list(invocation.argv),
             cwd=paths.workspace,
