@@ -270,14 +270,22 @@ class OpenWatch:
                     self._handle(event_fd, pid)
 
     def _handle(self, event_fd: int, pid: int) -> None:
-        """Describe the opener while it waits, then let its open go ahead."""
+        """Describe the opener while it waits, then let its open go ahead.
+
+        Nothing may stop this thread: an open it never answers would wait until solve ends.
+        """
         try:
             record = self._describe(event_fd, pid)
+        except Exception as error:  # noqa: BLE001 - recorded, and the watch goes on
+            record = KernelOpen(pid, 0, "", "?", f"the harness could not describe it: {error}")
         finally:
             os.write(self._fd, _RESPONSE.pack(event_fd, _FAN_ALLOW))
             os.close(event_fd)
         if record is not None:
-            self.report(record)
+            try:
+                self.report(record)
+            except OSError:  # the log cannot be written: keep answering opens regardless
+                return
 
     def _describe(self, event_fd: int, pid: int) -> KernelOpen | None:
         if pid == os.getpid():
