@@ -109,22 +109,26 @@ def test_agent_loads_its_benchmark_data_but_not_the_rest_of_the_cache(
 
 
 PACKAGED = (
-    "{python} -c 'from posttrainbench.benchmarks import arith; "
-    'print("installed", len(arith.TEST_SPLIT.installed_path().read_bytes())); '
-    'print("items", len(arith.test_split()))\''
+    "{python} -c 'from posttrainbench.benchmarks import get_benchmark; "
+    'b = get_benchmark("BENCH"); (source,) = b.data_sources; '
+    'print("installed", len(source.installed_path().read_bytes())); '
+    'print("items", len(b.test_items()))\''
 )
 
 
+@pytest.mark.parametrize(("benchmark", "items"), [("arith", 200), ("humaneval", 164)])
 def test_packaged_test_data_is_masked_and_read_from_the_trials_copy(
-    tiny_model: Path, runs_root: Path, tmp_path: Path
+    tiny_model: Path, runs_root: Path, tmp_path: Path, benchmark: str, items: int
 ) -> None:
-    from posttrainbench.benchmarks import arith
+    from posttrainbench.benchmarks import get_benchmark
 
-    paths = solve_only(runs_root, tiny_model, tmp_path, PACKAGED, benchmark="arith")
+    command = PACKAGED.replace("BENCH", benchmark)
+    paths = solve_only(runs_root, tiny_model, tmp_path, command, benchmark=benchmark)
     output = agent_output(paths)
     assert "installed 0" in output  # the package's own file is an empty mask in the sandbox
-    assert f"items {arith.TEST_SIZE}" in output  # read from the trial's watched copy
-    assert arith.TEST_SPLIT.installed_path().stat().st_size > 0  # untouched on the host
+    assert f"items {items}" in output  # read from the trial's watched copy
+    (source,) = get_benchmark(benchmark).data_sources
+    assert source.installed_path().stat().st_size > 0  # untouched on the host
 
 
 def test_data_that_is_not_cached_is_reported_and_the_agent_still_runs(
