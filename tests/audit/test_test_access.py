@@ -20,6 +20,14 @@ from .test_readers import MakeContext
 GENERATE = "from posttrainbench.benchmarks import arith; arith.test_split()"
 
 
+def _data_folder(tmp_path: Path) -> Path:
+    """A folder holding one test-data file, as the trial's data copy does."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "test.jsonl").write_text('{"q": "held out"}\n')
+    return data
+
+
 def _run(recorder: AccessRecorder, argv: list[str], cwd: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", **recorder.env()}
     subprocess.run(argv, env=env, cwd=cwd, check=True, timeout=120)
@@ -28,9 +36,7 @@ def _run(recorder: AccessRecorder, argv: list[str], cwd: Path) -> None:
 def test_readers_of_the_test_split_are_recorded_and_flagged(
     tmp_path: Path, make_context: MakeContext
 ) -> None:
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "test.jsonl").write_text('{"q": "held out"}\n')
+    data = _data_folder(tmp_path)
     task = tmp_path / "task"
     task.mkdir()
     evaluate = task / "evaluate.py"
@@ -124,9 +130,7 @@ def test_coverage_is_the_weakest_recorder_claim_and_never_a_read(
 def test_a_sandbox_with_its_own_python_gets_the_hook_only_and_says_so(
     tmp_path: Path, make_context: MakeContext
 ) -> None:
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "test.jsonl").write_text('{"q": "held out"}\n')
+    data = _data_folder(tmp_path)
     log = tmp_path / "access.jsonl"
     recorder = AccessRecorder(
         tmp_path / ".fifo", log, watched=[data], exempt=tmp_path / "evaluate.py", kernel_watch=False

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from posttrainbench._warm import ML_STACK
 from posttrainbench.trial import TrialSpec
-from posttrainbench.trial.eval_process import Zygote
+from posttrainbench.trial.eval_process import Zygote, usable_zygote
 
 __all__ = ["run_worker_until"]
 
@@ -34,10 +34,7 @@ _zygote: Zygote | None = None
 
 def _worker_zygote() -> Zygote:
     global _zygote
-    if _zygote is None or not _zygote.usable():
-        if _zygote is not None:
-            _zygote.close()
-        _zygote = Zygote(_WARM)
+    _zygote = usable_zygote(_zygote, _WARM)
     return _zygote
 
 

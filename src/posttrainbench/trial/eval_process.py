@@ -39,7 +39,7 @@ from pydantic import BaseModel
 from posttrainbench._deathsig import die_with_parent
 from posttrainbench._warm import import_all
 
-__all__ = ["Zygote", "run_evaluation_process", "start_zygote"]
+__all__ = ["Zygote", "run_evaluation_process", "start_zygote", "usable_zygote"]
 
 _IMPORT_TIME_PREFIXES = ("HF_", "HUGGINGFACE_", "TRANSFORMERS_", "INSPECT_", "PYTHON", "XDG_")
 """Variable prefixes read when libraries are imported (huggingface_hub's and transformers'
@@ -187,16 +187,21 @@ _lock = threading.Lock()
 _shared: Zygote | None = None
 
 
+def usable_zygote(current: Zygote | None, warm_modules: Sequence[str]) -> Zygote:
+    """``current`` if it is still usable, else a new zygote (the old one closed)."""
+    if current is not None and current.usable():
+        return current
+    if current is not None:
+        current.close()
+    return Zygote(warm_modules)
+
+
 def _evaluation_zygote() -> Zygote:
     """The evaluation zygote for the current environment, started if needed (hold ``_lock``)."""
     global _shared
-    if _shared is not None and not _shared.usable():
-        _shared.close()
-        _shared = None
-    if _shared is None:
-        from posttrainbench.evaluation._warm import WARM_MODULES
+    from posttrainbench.evaluation._warm import WARM_MODULES
 
-        _shared = Zygote(WARM_MODULES)
+    _shared = usable_zygote(_shared, WARM_MODULES)
     return _shared
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import os
 import struct
 import sys
@@ -82,6 +83,7 @@ class KernelOpen:
     """Why an evaluator run is not exempt (its environment or folder was changed)."""
 
 
+@functools.cache
 def _libc() -> ctypes.CDLL:
     libc = ctypes.CDLL(None, use_errno=True)
     libc.fanotify_init.argtypes = [ctypes.c_uint, ctypes.c_uint]

@@ -90,10 +90,6 @@ def _grace_s(hours: float) -> float:
     return min(300.0, max(10.0, hours * 3600 * 0.05))
 
 
-def _inside(path: Path, paths: TrialPaths) -> bool:
-    return path.is_relative_to(paths.agent_data)
-
-
 def _kill_grace_s(hours: float) -> float:
     # Between SIGTERM at the limit and SIGKILL: 30 s, less for budgets under an hour.
     return min(30.0, max(3.0, hours * 3600 * 0.01))
@@ -349,13 +345,14 @@ class TrialRunner:
             private.mkdir(exist_ok=True)
         if prepared.agent_data_files is not None:
             env[CACHE_ENV] = str(paths.agent_data)  # task/evaluate.py reads only these files
+        masks = package_masks(self.benchmark, paths.agent_data)
         recorder = AccessRecorder(
             paths.access_fifo,
             paths.test_access,
             watched=[
                 paths.agent_data,
                 *map(Path, prepared.agent_data_files or ()),
-                *(hidden for _, hidden in package_masks(self.benchmark, paths.agent_data)),
+                *(hidden for _, hidden in masks),
             ],
             exempt=paths.task_dir / "evaluate.py",
             kernel_watch=self.sandbox.host_python,
@@ -371,7 +368,7 @@ class TrialRunner:
             kill_grace_s=_kill_grace_s(self.spec.hours),
             output_path=paths.raw_stream,
             mounts=[
-                *self._agent_mounts(),
+                *self._agent_mounts(masks),
                 *map(Mount, invocation.mounts),
                 Mount(paths.access_fifo, writable=True),
             ],
@@ -447,15 +444,17 @@ class TrialRunner:
             redact_stream(self.paths.raw_stream, Redactor(secrets))  # cut across records too
         write_trace(self.agent, self.spec.agent, self.paths.raw_stream, self.paths.trace, secrets)
 
-    def _agent_mounts(self) -> list[Mount]:
+    def _agent_mounts(self, masks: list[tuple[Path, Path]]) -> list[Mount]:
+        """What the agent sees; ``masks``: (empty file, package file it hides)."""
         model_root = self.model.path
         if model_root.parent.name == "snapshots":  # HF cache: expose the repo for blob links
             model_root = model_root.parent.parent
         data_files = self._prepared().agent_data_files
         data_mounts = [self.paths.agent_data] if data_files is not None else []
         # Copies lie inside agent_data; a trial prepared before copies links to the cache.
-        data_mounts += [p for p in map(Path, data_files or ()) if not _inside(p, self.paths)]
-        masks = package_masks(self.benchmark, self.paths.agent_data)
+        data_mounts += [
+            p for p in map(Path, data_files or ()) if not p.is_relative_to(self.paths.agent_data)
+        ]
         return [
             Mount(self.paths.workspace, writable=True),
             Mount(self.paths.agent_tmp, writable=True, target=Path("/tmp")),
