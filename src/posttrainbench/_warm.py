@@ -9,9 +9,11 @@ transformers' lazy module does not survive two threads importing it at once.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
-__all__ = ["ML_STACK", "import_all"]
+__all__ = ["ML_STACK", "import_all", "importing_meanwhile"]
 
 ML_STACK = (
     "torch",
@@ -33,3 +35,19 @@ def import_all(modules: Iterable[str]) -> None:
             importlib.import_module(name)
         except ImportError:
             continue
+
+
+@contextmanager
+def importing_meanwhile(modules: Iterable[str]) -> Iterator[None]:
+    """Import ``modules`` on a thread while the block waits on other work; joined at exit.
+
+    For a block that only waits (on an agent's process): the imports use a core it leaves
+    idle, and the code after the block finds them done. The block itself must not import
+    any of them (see the module docstring).
+    """
+    thread = threading.Thread(target=import_all, args=(list(modules),), daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()

@@ -94,3 +94,30 @@ def test_benchmark_without_training_data_is_a_clear_error(
 
 def test_default_learning_rate_depends_on_size() -> None:
     assert sft_recipe.default_learning_rate(400_000) > sft_recipe.default_learning_rate(10**9)
+
+
+def test_the_cpu_trainer_takes_the_same_loss_as_trls_fused_head(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    import datasets
+    import torch
+    from transformers import AutoTokenizer
+    from trl import SFTTrainer
+
+    settings = sft_recipe.train_settings(on_gpu=False)
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_model))
+    records = datasets.Dataset.from_list(arith.training_messages(arith.train_split(8)))
+    model = sft_recipe.load_model(tiny_model, settings)
+    trainer = sft_recipe.build_trainer(
+        model, tokenizer, records, settings, scratch=tmp_path, max_steps=1,
+        learning_rate=1e-3, batch_size=8,
+    )  # fmt: skip
+    assert type(trainer) is not SFTTrainer  # the CPU path's own loss
+    batch = next(iter(trainer.get_train_dataloader()))
+    labelled = int((batch["labels"][:, 1:] != -100).sum())
+    model.train()  # as in a training step: both count the batch's tokens
+    with torch.no_grad():
+        ours = trainer.compute_loss(model, dict(batch), num_items_in_batch=labelled)
+        trls = SFTTrainer.compute_loss(trainer, model, dict(batch), num_items_in_batch=labelled)
+    assert torch.allclose(ours, trls, rtol=1e-4), (ours, trls)
+    assert trainer._metrics["train"]["num_tokens"] == [2 * int(batch["attention_mask"].sum())]

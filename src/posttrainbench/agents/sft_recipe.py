@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from posttrainbench._hf_quiet import quiet_transformers
+from posttrainbench._process_exit import exit_now
 from posttrainbench.agents import _packing
 from posttrainbench.agents._sft_settings import (
     TrainSettings,
@@ -199,8 +200,6 @@ def build_trainer(
     gradients over several forward passes. ``schedule`` defaults to warm-up
     and cosine decay over ``max_steps``.
     """
-    from trl import SFTTrainer
-
     if settings.packing:
         rows = _packing.packed_rows_per_step(tokenizer, dataset, batch_size, settings.max_length)
         batch_size = _packing.rows_in_whole_micro_batches(rows, settings.micro_batch)
@@ -209,7 +208,8 @@ def build_trainer(
         model = _with_lora(model, settings.lora_rank)
     micro = micro_batch_for(batch_size, settings.micro_batch)
     schedule = schedule or _Schedule(max_steps, time.time(), None)
-    return SFTTrainer(
+    trainer_class = _trainer_class(settings)
+    return trainer_class(
         model=model,
         args=_sft_config(
             scratch, settings, max_steps, epochs, learning_rate, batch_size, micro, seed
@@ -219,6 +219,38 @@ def build_trainer(
         callbacks=callbacks,
         optimizers=_optimizers(model, learning_rate, schedule, fused=settings.fused_adamw),
     )
+
+
+def _trainer_class(settings: TrainSettings) -> Any:
+    """TRL's ``SFTTrainer``; on a CPU without packing, one that takes the model's own loss.
+
+    TRL computes the loss with a chunked, fused LM head that also yields entropy and token
+    accuracy for its logs. On a CPU, for the toy model, that head costs a quarter of each
+    step (150 demo steps: 26.0 s against 19.5 s) for the same loss: the model's own
+    cross-entropy over the same ``-100``-masked labels. The GPU path keeps TRL's head
+    (or Liger's, which the settings apply there).
+    """
+    from trl import SFTTrainer
+
+    if settings.on_gpu or settings.packing:
+        return SFTTrainer
+
+    class _ModelLossSFTTrainer(SFTTrainer):  # type: ignore[misc]
+        def compute_loss(
+            self,
+            model: Any,
+            inputs: dict[str, Any],
+            return_outputs: bool = False,
+            num_items_in_batch: Any = None,
+        ) -> Any:
+            from transformers import Trainer
+
+            if model.training:  # the token count behind the progress line's tok/s
+                self._total_train_tokens += int(inputs["attention_mask"].sum())
+                self._metrics["train"]["num_tokens"] = [self._total_train_tokens]
+            return Trainer.compute_loss(self, model, inputs, return_outputs, num_items_in_batch)
+
+    return _ModelLossSFTTrainer
 
 
 def _with_lora(model: PreTrainedModel, rank: int) -> Any:
@@ -574,4 +606,4 @@ def _settings_for(base_model: Path) -> TrainSettings:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

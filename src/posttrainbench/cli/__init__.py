@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from posttrainbench._process_exit import exiting_now
 from posttrainbench.cli._app import app, err_console
 from posttrainbench.errors import TrialFailed, UserError
 
@@ -74,17 +75,23 @@ def main() -> None:
     """Entry point: user errors become one clear message and exit code 2.
 
     A trial that ended without a result (a crash, a kill) makes ``ptb`` exit as the
-    trial's process did, after saying which trial and where its output is.
+    trial's process did, after saying which trial and where its output is. The process
+    ends without tearing down its modules (``_process_exit``).
     """
-    try:
-        app()
-    except TrialFailed as failed:
-        err_console.print(f"[bold red]Error:[/bold red] {escape(str(failed))}")
-        _exit_as(failed.exit_code)
-    except UserError as error:
-        print_error(error)
-        sys.exit(2)
-    except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        err_console.print(f"[bold red]Error:[/bold red] invalid trial options: {escape(problems)}")
-        sys.exit(2)
+    with exiting_now():
+        try:
+            app()
+        except TrialFailed as failed:
+            err_console.print(f"[bold red]Error:[/bold red] {escape(str(failed))}")
+            _exit_as(failed.exit_code)
+        except UserError as error:
+            print_error(error)
+            sys.exit(2)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()
+            )
+            err_console.print(
+                f"[bold red]Error:[/bold red] invalid trial options: {escape(problems)}"
+            )
+            sys.exit(2)

@@ -436,6 +436,9 @@ def evaluate_model(
                 # would only warn); servers get an explicit 0.
                 temperature=temperature if chosen is not Provider.HF else (temperature or None),
                 display="none",
+                # Only the finished log is read: no live sample buffer (a SQLite database
+                # for `inspect view`), which cost a tenth of a toy model's evaluation.
+                log_realtime=False,
                 # the batched engine batches itself: every sample's request at once
                 max_connections=len(task.dataset) if decode.get("engine") else batch_size,
                 fail_on_error=True,

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from types import FrameType
 
+from posttrainbench._process_exit import exit_now
 from posttrainbench.errors import UserError
 from posttrainbench.executors._state import ECHO_AGENT, ERROR_PREFIX, USER_ERROR_EXIT
 from posttrainbench.trial import TrialRunner, TrialSpec
@@ -57,4 +58,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    exit_now(main(sys.argv[1:]))

@@ -21,6 +21,7 @@ from typing import overload
 
 from posttrainbench import __version__
 from posttrainbench._redact import Redactor
+from posttrainbench._warm import ML_STACK, importing_meanwhile
 from posttrainbench.agents import Agent, AgentContext, get_agent
 from posttrainbench.agents.session import (
     agent_secrets,
@@ -83,6 +84,13 @@ from posttrainbench.trial.submission import snapshot_submission
 from posttrainbench.trial.workspace import prepare_workspace
 
 __all__ = ["TrialRunner"]
+
+_AUDIT_STACK = (
+    *ML_STACK,
+    "posttrainbench.audit._lineage_adapter",
+    "posttrainbench.audit.memorization",
+)
+"""What the audit imports, warmed while the agent runs (``_warm.importing_meanwhile``)."""
 
 
 def _grace_s(hours: float) -> float:
@@ -307,7 +315,9 @@ class TrialRunner:
         if remaining <= 0:
             outcome = SolveOutcome(outcome="time_over", ended_at=time.time())
         else:
-            outcome = self._run_agent(deadline, remaining)
+            # The audit's imports, done while the agent runs rather than after it.
+            with importing_meanwhile(_AUDIT_STACK):
+                outcome = self._run_agent(deadline, remaining)
         outcome.save(self.paths.solve_outcome)
         self._write_trace()
         return self._solve_result(outcome)
