@@ -290,3 +290,31 @@ def test_agent_tmp_home_and_the_journal_are_scanned(
         "agent_home/.notes",
         "journal:workspace/gone.jsonl",
     }
+
+
+def test_strings_beside_long_zero_runs_are_all_found() -> None:
+    """Skipping runs of NULs (a zero-filled file is scanned in a blink) loses no string."""
+    from posttrainbench.audit._decode import printable_strings
+
+    def every_string(data: bytes) -> list[bytes]:  # the passes over the whole buffer
+        import re
+
+        found = re.findall(rb"[\x20-\x7e\t\n\r]{6,}", data)
+        found += [m[::4] for m in re.findall(rb"(?:[\x20-\x7e]\x00\x00\x00){6,}", data)]
+        found += [m[3::4] for m in re.findall(rb"(?:\x00\x00\x00[\x20-\x7e]){6,}", data)]
+        return found + [m[::2] for m in re.findall(rb"(?:[\x20-\x7e]\x00){6,}", data)]
+
+    question = "Leo has 15 shells. He loses 8."
+    pieces = [
+        question.encode(),
+        question.encode("utf-16-le"),
+        question.encode("utf-32-le"),
+        question.encode("utf-32-be"),
+        b"\x05\x00\x00\x00" * 40,  # no string: short NUL runs are not cut
+    ]
+    data = bytes(100_000)
+    for piece in pieces:
+        data += piece + bytes(70_000) + piece[::-1] + bytes(3)
+    assert sorted(printable_strings(data)) == sorted(every_string(data))
+    assert sum(s == question.encode() for s in printable_strings(data)) >= 4  # each encoding
+    assert list(printable_strings(bytes(64 << 20))) == []  # fast: no regex crawls zeros

@@ -40,17 +40,47 @@ _HEX = re.compile(r"(?:[0-9a-fA-F]{2}){12,}")
 _B64 = re.compile(r"[A-Za-z0-9+/_\-]+={0,2}")
 
 
+_NUL_CUT = bytes(64)
+"""A run of NULs this long is skipped by the string passes (see :func:`_nul_runs_cut`)."""
+_ZERO_BLOCKS = tuple(bytes(1 << bits) for bits in (16, 12, 8, 4, 0))
+_KEPT_NULS = 3
+"""NULs kept on each side of a cut: as many as a UTF-32 character carries."""
+
+
 def printable_strings(data: bytes) -> Iterator[bytes]:
     """Printable runs of ``data`` (UTF-16/32 runs converted to ASCII), one per line."""
-    for match in _ASCII_RUN.finditer(data):
-        yield match.group()
-    if data.count(0) > len(data) // 8:  # wide strings are only worth a pass with many NULs
-        for match in _UTF32_RUN.finditer(data):
-            yield match.group()[::4]
-        for match in _UTF32BE_RUN.finditer(data):
-            yield match.group()[3::4]
-        for match in _UTF16_RUN.finditer(data):
-            yield match.group()[::2]
+    wide = data.count(0) > len(data) // 8  # wide strings are only worth a pass with many NULs
+    for part in _nul_runs_cut(data):
+        for match in _ASCII_RUN.finditer(part):
+            yield match.group()
+        if wide:
+            for match in _UTF32_RUN.finditer(part):
+                yield match.group()[::4]
+            for match in _UTF32BE_RUN.finditer(part):
+                yield match.group()[3::4]
+            for match in _UTF16_RUN.finditer(part):
+                yield match.group()[::2]
+
+
+def _nul_runs_cut(data: bytes) -> Iterator[bytes]:
+    """``data`` in parts, long runs of NULs left out: the passes' regexes crawl over zeros.
+
+    No printable run contains four NULs in a row (a UTF-32 character has three), so a run
+    of 64 can be cut out; three NULs stay on each side, so that a wide run touching it keeps
+    its first or last character. A zero-filled (or sparse) file is then scanned at the
+    speed of ``bytes.find``: 2 GiB of zeros took minutes through the regexes.
+    """
+    start = 0
+    while (cut := data.find(_NUL_CUT, start)) >= 0:
+        end = cut
+        for block in _ZERO_BLOCKS:  # from 64 KiB down to 1 byte, at C speed
+            while data.startswith(block, end):
+                end += len(block)
+        if cut > start:
+            yield data[start : cut + _KEPT_NULS]
+        start = end - _KEPT_NULS
+    if start < len(data):
+        yield data[start:]
 
 
 def pickle_strings(data: bytes) -> Iterator[bytes]:
