@@ -39,15 +39,16 @@ def import_all(modules: Iterable[str]) -> None:
 
 @contextmanager
 def importing_meanwhile(modules: Iterable[str]) -> Iterator[None]:
-    """Import ``modules`` on a thread while the block waits on other work; joined at exit.
+    """Import ``modules`` on a thread while the block waits on other work.
 
     For a block that only waits (on an agent's process): the imports use a core it leaves
-    idle, and the code after the block finds them done. The block itself must not import
-    any of them (see the module docstring).
+    idle, and the code after the block finds them done (the thread is joined when the
+    block ends normally). The block itself must not import any of them (see the module
+    docstring). A block left by an exception (a SIGTERM's ``SystemExit``) does not wait:
+    the process is on its way out, and a cluster job that outlives its cancellation keeps
+    holding its trial's lock while the requeued job starts.
     """
     thread = threading.Thread(target=import_all, args=(list(modules),), daemon=True)
     thread.start()
-    try:
-        yield
-    finally:
-        thread.join()
+    yield
+    thread.join()
