@@ -38,8 +38,10 @@ _OPT_IN_MARKERS = ("slow", "gpu", "network", "api")
 _LONG_FIRST = (
     "tests/test_demo.py",
     "tests/trial/test_resume.py",
+    "tests/executors/test_local.py",
     "tests/test_cli.py",
     "tests/trial/test_network_policy.py",
+    "tests/trial/test_submission_snapshot.py",
 )
 
 

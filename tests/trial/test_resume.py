@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -68,36 +69,90 @@ def uninterrupted(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) ->
     return result
 
 
-@pytest.mark.parametrize("point", FAILPOINTS)
-def test_sigkill_at_any_phase_then_resume_loses_and_repeats_nothing(
-    point: str, tiny_model: Path, runs_root: Path, uninterrupted: dict[str, object]
-) -> None:
-    # Killed in a worker process (a real SIGKILL), resumed by a harness that was not.
+@dataclass(frozen=True)
+class Crash:
+    """What one SIGKILL left: the worker's exit and the trial's events at that moment."""
+
+    returncode: int
+    output: str
+    attempts: dict[str, int]
+    """Starts of each phase so far."""
+    ended: list[str]
+    """Phases ended so far, in the order they ended."""
+    evaluated_at: int | None
+    """mtime of the evaluation's outcome, once written."""
+
+
+@dataclass(frozen=True)
+class Chain:
+    crashes: dict[str, Crash]
+    paths: TrialPaths
+    result: dict[str, object]
+
+
+@pytest.fixture(scope="module")
+def chain(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Chain:
+    """One trial killed at every failpoint in turn, each worker resuming where the last died.
+
+    Worker N resumes the trial that worker N-1 left and dies (a real SIGKILL, in a process
+    of its own) at failpoint N; after the last one a harness that was not killed finishes
+    it. Every point is thus both a crash and a resume from a crash, at the cost of one
+    trial's work rather than twelve.
+    """
+    runs_root = tmp_path_factory.mktemp("chained-runs")
     spec = spec_for(tiny_model)
-    crashed = run_worker_until(point, runs_root, spec)
-    assert crashed.returncode == -signal.SIGKILL, crashed.stdout + crashed.stderr
     paths = paths_for(runs_root, tiny_model)
-    evaluated_before = (
-        paths.eval_outcome.stat().st_mtime_ns if paths.eval_outcome.exists() else None
-    )
-
+    crashes = {}
+    for point in FAILPOINTS:
+        crashed = run_worker_until(point, runs_root, spec)
+        events = EventLog(paths.events)
+        crashes[point] = Crash(
+            returncode=crashed.returncode,
+            output=crashed.stdout,
+            attempts={phase.value: events.attempts(phase) for phase in PHASES},
+            ended=[r.phase for r in events.records() if r.event == "end"],
+            evaluated_at=(
+                paths.eval_outcome.stat().st_mtime_ns if paths.eval_outcome.exists() else None
+            ),
+        )
     TrialRunner(spec, runs_root, log=lambda _: None).run()
+    return Chain(crashes, paths, json.loads(paths.result.read_text()))
 
-    result = json.loads(paths.result.read_text())
+
+@pytest.mark.parametrize("point", FAILPOINTS)
+def test_sigkill_at_each_point_leaves_the_finished_phases_done_once(
+    point: str, chain: Chain
+) -> None:
+    crash = chain.crashes[point]
+    assert crash.returncode == -signal.SIGKILL, crash.output
+    killed, where = point.split(".")
+    index = [phase.value for phase in PHASES].index(killed)
+    # Each earlier phase ended exactly once, in order: killed at its start, killed before
+    # its end, then finished by the next worker (3 starts); none was run again after that.
+    assert crash.ended == [phase.value for phase in PHASES[:index]]
+    for phase in PHASES[:index]:
+        assert crash.attempts[phase.value] == 3, (phase, crash.attempts)
+    assert crash.attempts[killed] == (1 if where == "start" else 2), crash.attempts
+    for phase in PHASES[index + 1 :]:
+        assert crash.attempts[phase.value] == 0, (phase, crash.attempts)
+
+
+def test_the_trial_killed_everywhere_ends_as_the_uninterrupted_one(
+    chain: Chain, uninterrupted: dict[str, object]
+) -> None:
     for key in ("score", "raw_score", "fallback_reason", "solve_outcome", "audit_verdict"):
-        assert result[key] == uninterrupted[key], key
+        assert chain.result[key] == uninterrupted[key], key
+    paths = chain.paths
     events = EventLog(paths.events)
     ends = [r.phase for r in events.records() if r.event == "end"]
     assert ends == [phase.value for phase in PHASES]  # each phase ended exactly once, in order
-    killed_phase = point.split(".")[0]
-    for phase in PHASES:
-        assert events.attempts(phase) == (2 if phase.value == killed_phase else 1)
-    # The agent ran once: its single output line is there once.
+    assert all(events.attempts(phase) == 3 for phase in PHASES)
+    # The agent ran once (killed before solve's end record, it is not run again).
     stream = [json.loads(line)["line"] for line in paths.raw_stream.read_text().splitlines()]
     assert sum("noop: copied" in line for line in stream) == 1
-    # An evaluation that had finished before the crash is reused, not repeated.
-    if evaluated_before is not None:
-        assert paths.eval_outcome.stat().st_mtime_ns == evaluated_before
+    # The evaluation, finished before the kill at evaluate.before_end, is reused.
+    evaluated = chain.crashes["evaluate.before_end"].evaluated_at
+    assert evaluated is not None and paths.eval_outcome.stat().st_mtime_ns == evaluated
     assert sorted(p.name for p in paths.eval_dir.glob("attempt-*")) == ["attempt-1"]
 
 

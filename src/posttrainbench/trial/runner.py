@@ -145,6 +145,8 @@ class TrialRunner:
             Phase.EVALUATE: self._evaluate,
             Phase.FINALIZE: self._finalize,
         }
+        self._evaluates = True
+        """Whether the current ``run`` goes as far as evaluate."""
         if self.events.ended(Phase.SOLVE) is None:
             preflight(self.agent)  # a missing CLI or key fails before anything is written
 
@@ -170,7 +172,7 @@ class TrialRunner:
         self._make_root()
         with TrialLock(self.paths.lock, self.spec.trial_id, self.paths.events) as lock:
             self._open_run_dir()
-            self._warm_up(last)
+            self._evaluates = last >= PHASES.index(Phase.EVALUATE)
             for phase in PHASES[: last + 1]:
                 if self.events.ended(phase) is None:
                     lock.check()
@@ -179,15 +181,6 @@ class TrialRunner:
                 return None
             self._emit(TrialEvent(EventKind.DONE, self.spec, self.paths))
         return TrialResult.load(self.paths.result)
-
-    def _warm_up(self, last: int) -> None:
-        """Start the evaluation's imports ahead, in its zygote, while earlier phases run.
-
-        (Not the audit's: importing transformers on a thread of this process races the
-        audit's own imports of it.)
-        """
-        if last >= PHASES.index(Phase.EVALUATE) and self.events.ended(Phase.EVALUATE) is None:
-            start_zygote()
 
     def _run_phase(self, phase: Phase) -> None:
         """Run ``phase``: start recorded and emitted, then its method, then its end.
@@ -315,7 +308,11 @@ class TrialRunner:
         if remaining <= 0:
             outcome = SolveOutcome(outcome="time_over", ended_at=time.time())
         else:
-            # The audit's imports, done while the agent runs rather than after it.
+            # While the agent runs: the evaluation's imports in its zygote (started here, on
+            # the main thread, which it dies with), the audit's on a thread of this process.
+            # A resumed trial whose agent had ended starts the zygote when it evaluates.
+            if self._evaluates:
+                start_zygote()
             with importing_meanwhile(_AUDIT_STACK):
                 outcome = self._run_agent(deadline, remaining)
         outcome.save(self.paths.solve_outcome)
