@@ -167,3 +167,19 @@ def test_the_sign_flip_test() -> None:
     shifted = symmetric + 0.5
     assert paired_gain_test(shifted, 5_000) == pytest.approx(1 / 5_001)
     assert paired_gain_test(shifted, 5_000, seed=3) == paired_gain_test(shifted, 5_000, seed=3)
+
+
+@pytest.mark.parametrize("cycle", [False, True])
+def test_a_scored_model_is_released_before_the_next_one_loads(
+    tiny_model: Path, cycle: bool
+) -> None:
+    import weakref
+
+    from posttrainbench.audit._likelihood import free, load_scorer
+
+    scorer = load_scorer(tiny_model, "cpu", 4096)
+    if cycle:  # held by a reference cycle: only a garbage collection frees it
+        scorer.model.__dict__["_itself"] = scorer.model
+    model = weakref.ref(scorer.model)
+    free(scorer)
+    assert model() is None
