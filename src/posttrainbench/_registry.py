@@ -42,6 +42,10 @@ class Registry(Generic[T]):
         """Short names of the built-in entries, sorted."""
         return sorted(self._entries)
 
+    def module_of(self, name: str) -> str:
+        """The module a built-in entry lives in (imported by :meth:`resolve`)."""
+        return self._entries[name].partition(":")[0]
+
     def resolve(self, name: str) -> T:
         """Import and return the object behind ``name`` (a short name or ``module:attr``)."""
         target = self._entries.get(name, name if ":" in name else None)

@@ -226,7 +226,7 @@ def _trainer_class(settings: TrainSettings) -> Any:
 
     TRL computes the loss with a chunked, fused LM head that also yields entropy and token
     accuracy for its logs. On a CPU, for the toy model, that head costs a quarter of each
-    step (150 demo steps: 26.0 s against 19.5 s) for the same loss: the model's own
+    step (150 demo steps: 26.0 s against 18.7 s) for the same loss: the model's own
     cross-entropy over the same ``-100``-masked labels. The GPU path keeps TRL's head
     (or Liger's, which the settings apply there).
     """

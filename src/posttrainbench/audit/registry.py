@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from posttrainbench._registry import Registry
+from posttrainbench._warm import ML_STACK
 from posttrainbench.audit.context import Detector
 
-__all__ = ["DEFAULT_DETECTORS", "DETECTORS", "get_detector"]
+__all__ = ["AUDIT_WARM_MODULES", "DEFAULT_DETECTORS", "DETECTORS", "get_detector"]
 
 DETECTORS: Registry[Detector] = Registry(
     "detector",
@@ -29,6 +30,12 @@ DEFAULT_DETECTORS: tuple[str, ...] = (
     "memorization",
 )
 """What the audit phase runs, in this order (``llm_judge`` too when its settings are given)."""
+
+AUDIT_WARM_MODULES: tuple[str, ...] = (
+    *ML_STACK,
+    *(DETECTORS.module_of(name) for name in DEFAULT_DETECTORS),
+)
+"""What the default audit imports: a harness may import it ahead (``_warm``)."""
 
 
 def get_detector(name: str) -> Detector:

@@ -21,7 +21,7 @@ from typing import overload
 
 from posttrainbench import __version__
 from posttrainbench._redact import Redactor
-from posttrainbench._warm import ML_STACK, importing_meanwhile
+from posttrainbench._warm import importing_meanwhile
 from posttrainbench.agents import Agent, AgentContext, get_agent
 from posttrainbench.agents.session import (
     agent_secrets,
@@ -32,6 +32,7 @@ from posttrainbench.agents.session import (
     write_trace,
 )
 from posttrainbench.audit import AuditSettings, LlmJudgeSettings, run_audit
+from posttrainbench.audit.registry import AUDIT_WARM_MODULES
 from posttrainbench.benchmarks import Benchmark, get_benchmark
 from posttrainbench.benchmarks.data import locked_entries
 from posttrainbench.catalog import ResolvedModel, resolve_model
@@ -84,13 +85,6 @@ from posttrainbench.trial.submission import snapshot_submission
 from posttrainbench.trial.workspace import prepare_workspace
 
 __all__ = ["TrialRunner"]
-
-_AUDIT_STACK = (
-    *ML_STACK,
-    "posttrainbench.audit._lineage_adapter",
-    "posttrainbench.audit.memorization",
-)
-"""What the audit imports, warmed while the agent runs (``_warm.importing_meanwhile``)."""
 
 
 def _grace_s(hours: float) -> float:
@@ -313,7 +307,7 @@ class TrialRunner:
             # A resumed trial whose agent had ended starts the zygote when it evaluates.
             if self._evaluates:
                 start_zygote()
-            with importing_meanwhile(_AUDIT_STACK):
+            with importing_meanwhile(AUDIT_WARM_MODULES):
                 outcome = self._run_agent(deadline, remaining)
         outcome.save(self.paths.solve_outcome)
         self._write_trace()
