@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from posttrainbench.trial.eval_process import Zygote
+from posttrainbench._zygote import Zygote
 
 ENTRIES = Path(__file__).parent / "zygote_entries"
 
@@ -60,7 +60,7 @@ def test_attempts_get_status_output_environment_and_fresh_state(
     second = log.read_text()
     assert "calls=1" in second and "variable=second" in second
     pid, parent, group = (int(part.split("=")[1]) for part in second.split()[-3:])
-    assert parent == zygote.process.pid and group == pid  # it leads its own group
+    assert parent == zygote.pid and group == pid  # it leads its own group
 
 
 def test_a_failing_attempt_exits_1_with_its_traceback(zygote: Zygote, tmp_path: Path) -> None:
@@ -96,7 +96,7 @@ def test_an_attempt_dies_with_a_killed_harness(tmp_path: Path) -> None:
             sys.executable,
             "-c",
             "import sys; from pathlib import Path; "
-            "from posttrainbench.trial.eval_process import Zygote; "
+            "from posttrainbench._zygote import Zygote; "
             "Zygote(['json']).run('attempt_entries:hang_with_child', [sys.argv[1]], "
             "Path(sys.argv[1] + '.log'), 600)",
             str(pids),

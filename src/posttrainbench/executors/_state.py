@@ -32,6 +32,7 @@ __all__ = [
     "StateDir",
     "trial_phase",
     "user_error",
+    "worker_args",
     "worker_argv",
 ]
 
@@ -45,10 +46,15 @@ ECHO_AGENT = "--echo-agent"
 """Worker flag: also print each line the agent prints, as it comes (demos)."""
 
 
+def worker_args(runs_root: Path, spec: TrialSpec, *, echo_agent: bool = False) -> list[str]:
+    """The arguments of a trial's worker (``executors._worker.main``): run or resume it."""
+    return [str(runs_root), spec.model_dump_json(), *([ECHO_AGENT] if echo_agent else [])]
+
+
 def worker_argv(runs_root: Path, spec: TrialSpec, *, echo_agent: bool = False) -> list[str]:
-    """The command of a trial's worker process (``executors._worker``): run or resume it."""
-    argv = [sys.executable, "-m", "posttrainbench.executors._worker", str(runs_root)]
-    return [*argv, spec.model_dump_json(), *([ECHO_AGENT] if echo_agent else [])]
+    """The command of a trial's worker process, as a fresh interpreter."""
+    args = worker_args(runs_root, spec, echo_agent=echo_agent)
+    return [sys.executable, "-m", "posttrainbench.executors._worker", *args]
 
 
 def user_error(output: str) -> str | None:

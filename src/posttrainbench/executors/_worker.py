@@ -1,13 +1,14 @@
 """One trial in its own process: what the local queue and cluster jobs run.
 
-Usage: ``python -m posttrainbench.executors._worker RUNS_ROOT SPEC_JSON [--echo-agent]``.
+Usage: ``python -m posttrainbench.executors._worker RUNS_ROOT SPEC_JSON [--echo-agent]``, or
+``main`` called in a process forked from a warm zygote (``executors._worker_zygote``).
 SIGTERM ends the trial cleanly (the sandbox kills the agent's whole tree on the way out);
 running the same command again resumes the trial from its last finished phase.
 
 The exit code says how it ended: 0 when the trial finished, ``_state.USER_ERROR_EXIT`` when
 a mistake the user can fix stopped it (the message is the last thing printed, after
 ``_state.ERROR_PREFIX``; ``_state.user_error`` reads it back), anything else on a harness
-failure. Nothing in the package imports this module (``python -m`` runs it fresh).
+failure. Nothing in the package imports this module but the zygotes that fork workers.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from posttrainbench._process_exit import exit_now
 from posttrainbench.errors import UserError
 from posttrainbench.executors._state import ECHO_AGENT, ERROR_PREFIX, USER_ERROR_EXIT
 from posttrainbench.trial import TrialRunner, TrialSpec
+from posttrainbench.trial.eval_process import fork_zygote_here
 
 __all__ = ["main", "run_trial", "run_trial_job"]
 
@@ -46,6 +48,7 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: list[str]) -> int:
     """Entry point; exit code 0 when the trial finished, 2 on a user error."""
+    fork_zygote_here()  # forked from a warm zygote: the evaluation's zygote is a fork of this
     signal.signal(signal.SIGTERM, _terminate)
     runs_root, spec_json, *flags = argv
     try:

@@ -1,10 +1,12 @@
 """The local executor: a queue of trials on this host, one per free GPU set (or CPU slot).
 
-Each trial runs in its own worker process (``python -m posttrainbench.executors._worker``)
-in its own session, with ``CUDA_VISIBLE_DEVICES`` naming the host GPUs it was given. The
-queue records every worker on disk (see ``_state``), so when the queue itself is stopped
-and started again it adopts the workers still running instead of starting them twice,
-and resumes the trials whose worker died (the trial runner resumes from the last phase).
+Each trial runs in its own worker process (``posttrainbench.executors._worker``), forked
+from the queue's warm zygote (``executors._worker_zygote``: the imports are paid once per
+queue, not per trial), with ``CUDA_VISIBLE_DEVICES`` naming the host GPUs it was given.
+The queue records every worker on disk (see ``_state``), so when the queue itself is
+stopped and started again it adopts the workers still running (each in a session of its
+own) instead of starting them twice, and resumes the trials whose worker died (the trial
+runner resumes from the last phase).
 
 A queue that ``watch``es its trials (``ptb run --agent ...``, the demo) passes each line
 its workers print to its log as it comes, and keeps them attached: they share its terminal
@@ -16,7 +18,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -26,7 +27,7 @@ from pathlib import Path
 from pydantic import ConfigDict, Field
 from typing_extensions import override
 
-from posttrainbench._deathsig import die_with_parent
+from posttrainbench._zygote import Forked, Lifetime
 from posttrainbench.config import ExecutorSettings
 from posttrainbench.errors import UserError
 from posttrainbench.executors._state import (
@@ -34,8 +35,9 @@ from posttrainbench.executors._state import (
     JobRecord,
     StateDir,
     trial_phase,
-    worker_argv,
+    worker_args,
 )
+from posttrainbench.executors._worker_zygote import WORKER_ENTRY, worker_zygote
 from posttrainbench.executors.base import Executor
 from posttrainbench.progress import Progress
 from posttrainbench.trial import TrialSpec
@@ -94,8 +96,8 @@ def _alive(record: JobRecord) -> bool:
 @dataclass
 class _Worker:
     record: JobRecord
-    process: subprocess.Popen[bytes] | None
-    """None for a worker adopted from an earlier queue process (not our child)."""
+    process: Forked | None
+    """None for a worker adopted from an earlier queue process (not our zygote's child)."""
     shown: int = 0
     """Bytes of the trial's log already passed on (watching queues)."""
     stopped_by_error: bool = False
@@ -171,11 +173,8 @@ class LocalQueue:
             if worker.process is not None and worker.process.poll() is None:
                 worker.process.send_signal(signal.SIGTERM)
         for worker in self._workers.values():
-            if worker.process is not None:
-                try:
-                    worker.process.wait(timeout=_STOP_GRACE_S)
-                except subprocess.TimeoutExpired:
-                    worker.process.kill()
+            if worker.process is not None and worker.process.wait(_STOP_GRACE_S) is None:
+                worker.process.kill()
             self._pass_on(worker)
 
     # -- bookkeeping -----------------------------------------------------------------------
@@ -214,20 +213,12 @@ class LocalQueue:
         env = {**os.environ, **self.extra_env, "CUDA_VISIBLE_DEVICES": ",".join(map(str, gpus))}
         log_path = self.state.log_path(spec.trial_id)
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        argv = worker_argv(self.runs_root, spec, echo_agent=self.echo_agent)
-        with log_path.open("ab") as output:
-            shown = output.tell()
-            process = subprocess.Popen(
-                argv,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                # Unwatched, a worker outlives a stopped queue and is adopted on restart;
-                # watched, it lives and dies with the queue, like a trial run in-process.
-                start_new_session=not self.watch,
-                preexec_fn=die_with_parent if self.watch else None,
-            )
+        shown = log_path.stat().st_size if log_path.exists() else 0
+        args = worker_args(self.runs_root, spec, echo_agent=self.echo_agent)
+        try:
+            process = self._fork_worker(args, log_path, env)
+        except RuntimeError:  # the zygote died (killed from outside): a new one, once
+            process = self._fork_worker(args, log_path, env)
         record = self.state.load(spec.trial_id, "local")
         record = self.state.save(
             record.model_copy(
@@ -244,6 +235,13 @@ class LocalQueue:
         self._workers[spec.trial_id] = _Worker(record, process, shown)
         gpu_note = f" on GPU {','.join(map(str, gpus))}" if gpus else ""
         self.log(f"[{spec.trial_id}] started (pid {process.pid}){gpu_note}")
+
+    def _fork_worker(self, args: list[str], log_path: Path, env: dict[str, str]) -> Forked:
+        # Unwatched, a worker outlives a stopped queue and is adopted on restart; watched,
+        # it lives and dies with the queue, like a trial run in-process.
+        lifetime: Lifetime = "attached" if self.watch else "detached"
+        zygote = worker_zygote(env)
+        return zygote.start(WORKER_ENTRY, args, log_path, env=env, lifetime=lifetime)
 
     def _pass_on(self, worker: _Worker) -> None:
         """Log the complete lines the worker printed since the last look (watching only).

@@ -2,9 +2,9 @@
 
 The worker runs what a local queue or a cluster job runs for one trial
 (``posttrainbench.executors._worker``); ``PTB_FAILPOINTS`` arms the crash
-(``trial.failpoints``). Each worker is forked from a zygote that imported the harness and
-its ML stack once (``trial.eval_process.Zygote``), so a crash costs the trial's work, not
-its imports; it is still a process of its own that really dies by SIGKILL. Resuming is
+(``trial.failpoints``). Each worker is forked from the zygote a local queue forks its
+workers from (``executors._worker_zygote``), so a crash costs the trial's work, not its
+imports; it is still a process of its own that really dies by SIGKILL. Resuming is
 then any harness's job: tests usually resume in their own process, whose imports and
 evaluation zygote are already warm.
 """
@@ -16,26 +16,10 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from posttrainbench._warm import ML_STACK
+from posttrainbench.executors._worker_zygote import WORKER_ENTRY, worker_zygote
 from posttrainbench.trial import TrialSpec
-from posttrainbench.trial.eval_process import Zygote, usable_zygote
 
 __all__ = ["run_worker_until"]
-
-_WORKER_ENTRY = "posttrainbench.executors._worker:main"
-_WARM = (
-    *ML_STACK,
-    "posttrainbench.executors._worker",
-    "posttrainbench.audit.lineage",
-    "posttrainbench.audit.memorization",
-)
-_zygote: Zygote | None = None
-
-
-def _worker_zygote() -> Zygote:
-    global _zygote
-    _zygote = usable_zygote(_zygote, _WARM)
-    return _zygote
 
 
 def run_worker_until(
@@ -50,8 +34,8 @@ def run_worker_until(
     with tempfile.TemporaryDirectory(prefix="ptb-crash-") as scratch:
         log = Path(scratch) / "worker.log"
         env = {**os.environ, "PTB_FAILPOINTS": failpoint}
-        status = _worker_zygote().run(_WORKER_ENTRY, argv, log, timeout_s, env=env)
+        status = worker_zygote(env).run(WORKER_ENTRY, argv, log, timeout_s, env=env)
         output = log.read_text(errors="replace") if log.exists() else ""
     if status is None:
-        raise subprocess.TimeoutExpired([_WORKER_ENTRY, *argv], timeout_s, output=output)
-    return subprocess.CompletedProcess([_WORKER_ENTRY, *argv], status, output, "")
+        raise subprocess.TimeoutExpired([WORKER_ENTRY, *argv], timeout_s, output=output)
+    return subprocess.CompletedProcess([WORKER_ENTRY, *argv], status, output, "")

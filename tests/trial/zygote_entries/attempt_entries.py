@@ -57,3 +57,22 @@ def cuda_work(argv: list[str]) -> int:
     out = model.generate(torch.tensor([[1, 2, 3]], device="cuda"), max_new_tokens=8)
     print(f"generated {out.shape[1] - 3} tokens", flush=True)
     return 0
+
+
+def identify_and_wait(argv: list[str]) -> int:
+    """Write ``pid parent group session`` to ``argv[0]``, wait for ``argv[1]`` to exist."""
+    line = f"{os.getpid()} {os.getppid()} {os.getpgid(0)} {os.getsid(0)}"
+    Path(argv[0] + ".part").write_text(line)
+    Path(argv[0] + ".part").rename(argv[0])
+    while not Path(argv[1]).exists():
+        time.sleep(0.05)
+    return int(argv[2]) if len(argv) > 2 else 0
+
+
+def report_modules(argv: list[str]) -> int:
+    """Print, for each module named in ``argv``, whether it was imported before this call."""
+    import sys
+
+    for name in argv:
+        print(f"{name} {'already imported' if name in sys.modules else 'not imported'}")
+    return 0
