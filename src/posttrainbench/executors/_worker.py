@@ -13,12 +13,11 @@ failure. Nothing in the package imports this module but the zygotes that fork wo
 
 from __future__ import annotations
 
-import signal
 import sys
 from pathlib import Path
-from types import FrameType
 
 from posttrainbench._process_exit import exit_now
+from posttrainbench._termination import stop_on_sigterm
 from posttrainbench.errors import UserError
 from posttrainbench.executors._state import ECHO_AGENT, ERROR_PREFIX, USER_ERROR_EXIT
 from posttrainbench.trial import TrialRunner, TrialSpec
@@ -38,18 +37,14 @@ def run_trial(runs_root: str, spec_json: str, *, echo_agent: bool = False) -> fl
 
 def run_trial_job(runs_root: str, spec_json: str) -> float | None:
     """``run_trial`` inside a cluster job: SIGTERM (scancel, time limit) ends it cleanly."""
-    signal.signal(signal.SIGTERM, _terminate)
+    stop_on_sigterm()
     return run_trial(runs_root, spec_json)
-
-
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
 
 
 def main(argv: list[str]) -> int:
     """Entry point; exit code 0 when the trial finished, 2 on a user error."""
     fork_zygote_here()  # forked from a warm zygote: the evaluation's zygote is a fork of this
-    signal.signal(signal.SIGTERM, _terminate)
+    stop_on_sigterm()
     runs_root, spec_json, *flags = argv
     try:
         score = run_trial(runs_root, spec_json, echo_agent=ECHO_AGENT in flags)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO
 
 from posttrainbench._deathsig import die_with_parent
+from posttrainbench._termination import raise_if_requested
 from posttrainbench.errors import UserError
 from posttrainbench.sandbox._cgroups import CgroupSet
 from posttrainbench.sandbox._guard import LimitGuard, Watchdog
@@ -171,6 +172,7 @@ def _wait(
     """
     deadline = time.monotonic() + seconds
     while True:
+        raise_if_requested()  # a SIGTERM whose exception Python dropped: the tree is killed
         tree.refresh()
         breach = guard.check(tree) if guard is not None else None
         if breach is not None:

@@ -21,6 +21,7 @@ from typing import overload
 
 from posttrainbench import __version__
 from posttrainbench._redact import Redactor
+from posttrainbench._termination import raise_if_requested
 from posttrainbench._warm import importing_meanwhile
 from posttrainbench.agents import Agent, AgentContext, get_agent
 from posttrainbench.agents.session import (
@@ -169,6 +170,7 @@ class TrialRunner:
             self._evaluates = last >= PHASES.index(Phase.EVALUATE)
             for phase in PHASES[: last + 1]:
                 if self.events.ended(phase) is None:
+                    raise_if_requested()  # a SIGTERM whose exception Python dropped
                     lock.check()
                     self._run_phase(phase)
             if self.events.ended(PHASES[-1]) is None:
