@@ -133,3 +133,14 @@ except RuntimeError as error:
     assert result == "0 True"
     assert (tmp_path / "attempt.log").read_text().strip() == "decimal already imported"
     assert refusal.startswith("refused: a zygote is forked only from a single-threaded")
+
+
+def test_poll_alone_sees_a_child_that_ended(zygote: Zygote, tmp_path: Path) -> None:
+    # A queue only polls: the end must be read from the zygote by the poll itself.
+    child = zygote.start("attempt_entries:report", ["6"], tmp_path / "quick.log")
+    deadline = time.monotonic() + 60
+    status = child.poll()
+    while status is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+        status = child.poll()
+    assert status == 6

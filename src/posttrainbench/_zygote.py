@@ -67,6 +67,8 @@ _ZYGOTE_MAIN = (
 )
 _START_TIMEOUT_S = 600.0
 """How long a zygote may take to fork a child (its imports included)."""
+_READ_SLICE_S = 0.5
+"""Longest a waiting thread holds the zygote's pipe before letting another read it."""
 
 
 def import_time_identity(environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
@@ -180,6 +182,8 @@ class Zygote:
         self._children: set[int] = set()
         self._status: int | None = None
         """The zygote's own exit status once reaped."""
+        self._io = threading.RLock()
+        """Held while talking to the zygote: threads of one process may share it."""
 
     # -- the zygote's own life ---------------------------------------------------------------
 
@@ -202,6 +206,10 @@ class Zygote:
 
     def close(self) -> None:
         """End the zygote (its ``attempt`` and ``attached`` children die with it)."""
+        with self._io:
+            self._close()
+
+    def _close(self) -> None:
         if self.alive():
             os.kill(self.pid, signal.SIGKILL)
             _, status = os.waitpid(self.pid, 0)
@@ -241,16 +249,17 @@ class Zygote:
             cwd=str(Path.cwd()),
             lifetime=lifetime,
         )
-        try:
-            os.write(self._requests, request.model_dump_json().encode() + b"\n")
-            deadline = time.monotonic() + _START_TIMEOUT_S
-            while not self._started:
-                if not self._read(deadline):
-                    raise RuntimeError("the zygote did not start a process in time")
-        except (OSError, _ZygoteDied) as error:
-            raise RuntimeError(f"the zygote is gone: {error}") from error
-        pid = self._started.pop(0)
-        self._children.add(pid)
+        with self._io:
+            try:
+                os.write(self._requests, request.model_dump_json().encode() + b"\n")
+                deadline = time.monotonic() + _START_TIMEOUT_S
+                while not self._started:
+                    if not self._read(deadline):
+                        raise RuntimeError("the zygote did not start a process in time")
+            except (OSError, _ZygoteDied) as error:
+                raise RuntimeError(f"the zygote is gone: {error}") from error
+            pid = self._started.pop(0)
+            self._children.add(pid)
         return Forked(pid, self)
 
     def run(
@@ -282,22 +291,33 @@ class Zygote:
     def _status_of(self, pid: int, deadline: float | None) -> int | None:
         """Child ``pid``'s exit status, reading answers until ``deadline`` (None: forever)."""
         while pid not in self.ended:
-            try:
-                if not self._read(deadline):
-                    return None
-            except _ZygoteDied:
-                # Killed from outside (the OOM killer): its attempt and attached children
-                # died with it; a detached one may live on, not ours to wait for.
-                for orphan in self._children - set(self.ended):
-                    if not _running(orphan):
-                        self.ended[orphan] = -signal.SIGKILL
-                if pid not in self.ended:
-                    if deadline is None:
-                        while _running(pid):
-                            time.sleep(0.2)
-                        self.ended[pid] = -signal.SIGKILL
-                    return self.ended.get(pid)
+            # In slices, so that another thread waiting on another child gets its turn;
+            # at least one read, so that a poll (deadline now) sees what already came.
+            now = time.monotonic()
+            until = now + _READ_SLICE_S if deadline is None else min(deadline, now + _READ_SLICE_S)
+            with self._io:
+                try:
+                    self._read(until)
+                except _ZygoteDied:
+                    return self._status_without_zygote(pid, deadline)
+            if pid not in self.ended and deadline is not None and time.monotonic() >= deadline:
+                return None
         return self.ended[pid]
+
+    def _status_without_zygote(self, pid: int, deadline: float | None) -> int | None:
+        """Child ``pid``'s status after the zygote was killed from outside (the OOM killer).
+
+        Its attempts and attached children died with it; a detached one may live on, and
+        is waited for as any process.
+        """
+        for orphan in self._children - set(self.ended):
+            if not _running(orphan):
+                self.ended[orphan] = -signal.SIGKILL
+        while pid not in self.ended and (deadline is None or time.monotonic() < deadline):
+            time.sleep(0.2)
+            if not _running(pid):
+                self.ended[pid] = -signal.SIGKILL
+        return self.ended.get(pid)
 
     def _read(self, deadline: float | None) -> bool:
         """Read and file the zygote's answers; False when ``deadline`` passed first."""

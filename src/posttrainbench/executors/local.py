@@ -1,7 +1,7 @@
 """The local executor: a queue of trials on this host, one per free GPU set (or CPU slot).
 
 Each trial runs in its own worker process (``posttrainbench.executors._worker``), forked
-from the queue's warm zygote (``executors._worker_zygote``: the imports are paid once per
+from the harness's warm zygote (``trial.eval_process``: the imports are paid once per
 queue, not per trial), with ``CUDA_VISIBLE_DEVICES`` naming the host GPUs it was given.
 The queue records every worker on disk (see ``_state``), so when the queue itself is
 stopped and started again it adopts the workers still running (each in a session of its
@@ -37,10 +37,10 @@ from posttrainbench.executors._state import (
     trial_phase,
     worker_args,
 )
-from posttrainbench.executors._worker_zygote import WORKER_ENTRY, worker_zygote
 from posttrainbench.executors.base import Executor
 from posttrainbench.progress import Progress
 from posttrainbench.trial import TrialSpec
+from posttrainbench.trial.eval_process import WORKER_ENTRY, harness_zygote
 
 __all__ = [
     "LocalExecutor",
@@ -240,7 +240,7 @@ class LocalQueue:
         # Unwatched, a worker outlives a stopped queue and is adopted on restart; watched,
         # it lives and dies with the queue, like a trial run in-process.
         lifetime: Lifetime = "attached" if self.watch else "detached"
-        zygote = worker_zygote(env)
+        zygote = harness_zygote(env)
         return zygote.start(WORKER_ENTRY, args, log_path, env=env, lifetime=lifetime)
 
     def _pass_on(self, worker: _Worker) -> None:

@@ -2,8 +2,8 @@
 
 The worker runs what a local queue or a cluster job runs for one trial
 (``posttrainbench.executors._worker``); ``PTB_FAILPOINTS`` arms the crash
-(``trial.failpoints``). Each worker is forked from the zygote a local queue forks its
-workers from (``executors._worker_zygote``), so a crash costs the trial's work, not its
+(``trial.failpoints``). Each worker is forked from the harness zygote a local queue forks
+its workers from (``trial.eval_process``), so a crash costs the trial's work, not its
 imports; it is still a process of its own that really dies by SIGKILL. Resuming is
 then any harness's job: tests usually resume in their own process, whose imports and
 evaluation zygote are already warm.
@@ -16,8 +16,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from posttrainbench.executors._worker_zygote import WORKER_ENTRY, worker_zygote
 from posttrainbench.trial import TrialSpec
+from posttrainbench.trial.eval_process import WORKER_ENTRY, harness_zygote
 
 __all__ = ["run_worker_until"]
 
@@ -34,7 +34,7 @@ def run_worker_until(
     with tempfile.TemporaryDirectory(prefix="ptb-crash-") as scratch:
         log = Path(scratch) / "worker.log"
         env = {**os.environ, "PTB_FAILPOINTS": failpoint}
-        status = worker_zygote(env).run(WORKER_ENTRY, argv, log, timeout_s, env=env)
+        status = harness_zygote(env).run(WORKER_ENTRY, argv, log, timeout_s, env=env)
         output = log.read_text(errors="replace") if log.exists() else ""
     if status is None:
         raise subprocess.TimeoutExpired([WORKER_ENTRY, *argv], timeout_s, output=output)

@@ -1,16 +1,19 @@
-"""Evaluation attempts as fresh processes forked from the harness's evaluation zygote.
+"""The harness's warm zygote, and evaluation attempts as processes forked from it.
 
-Each evaluation attempt runs in a process of its own: pristine interpreter state, its own
-log, its process group killed on timeout, gone when the harness dies. A new interpreter
-spends about 10 s importing torch, transformers and inspect-ai on a 2-core CPU, longer than
-the evaluation of a toy model itself; so each harness process keeps one zygote
-(``posttrainbench._zygote``) that imports ``posttrainbench.evaluation._warm`` once, never
-evaluates anything, and forks one attempt per evaluation. An attempt thus shares no state
-with the harness (the zygote never was the harness) nor with earlier attempts.
+A new interpreter spends 10-15 s of CPU importing torch, transformers and inspect-ai on a
+2-core host, longer than the evaluation of a toy model itself. So each harness process
+keeps one zygote (``posttrainbench._zygote``) that imports what a trial's processes need
+(:data:`HARNESS_WARM_MODULES`: the evaluation's modules, the audit's, the trial worker)
+once, never runs anything itself, and forks:
 
-A trial's worker forked from a warm zygote (the local queue's) already has those imports:
-it forks its evaluation zygote from itself at its start (:func:`fork_zygote_here`), before
-it holds anything of the trial, instead of starting another interpreter.
+- each evaluation attempt (:func:`run_evaluation_process`): pristine interpreter state,
+  its own log, its process group killed on timeout, gone when the harness dies;
+- each trial worker of a local queue (``executors.local``), and of the crash tests.
+
+A worker forked that way already has every import: at its start, before it holds anything
+of its trial, it forks its own zygote from itself (:func:`fork_zygote_here`) instead of
+starting another interpreter. Nothing forked shares state with the harness (the zygote
+never was the harness) nor with earlier children.
 """
 
 from __future__ import annotations
@@ -18,65 +21,79 @@ from __future__ import annotations
 import atexit
 import sys
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 from posttrainbench._zygote import Zygote, usable_zygote
+from posttrainbench.audit.registry import AUDIT_WARM_MODULES
+from posttrainbench.evaluation._warm import WARM_MODULES
 
-__all__ = ["fork_zygote_here", "run_evaluation_process", "start_zygote"]
+__all__ = [
+    "HARNESS_WARM_MODULES",
+    "WORKER_ENTRY",
+    "fork_zygote_here",
+    "harness_zygote",
+    "run_evaluation_process",
+    "start_zygote",
+]
 
+WORKER_ENTRY = "posttrainbench.executors._worker:main"
+"""What a trial's worker process runs (``executors._worker``)."""
+HARNESS_WARM_MODULES = tuple(
+    dict.fromkeys((*WARM_MODULES, *AUDIT_WARM_MODULES, WORKER_ENTRY.partition(":")[0]))
+)
+"""What the harness zygote imports: the evaluation's modules, the audit's, the worker."""
 _EVALUATION_ENTRY = "posttrainbench.evaluation.final:main"
-_lock = threading.Lock()
+_zygote_lock = threading.Lock()
+_evaluation_lock = threading.Lock()
 """One evaluation at a time per harness process."""
 _shared: Zygote | None = None
 
 
-def _evaluation_zygote() -> Zygote:
-    """The evaluation zygote for the current environment, started if needed (hold ``_lock``)."""
-    global _shared
-    from posttrainbench.evaluation._warm import WARM_MODULES
+def harness_zygote(environ: Mapping[str, str] | None = None) -> Zygote:
+    """This process's zygote for children run with ``environ`` (default: now).
 
-    _shared = usable_zygote(_shared, WARM_MODULES)
-    return _shared
+    Started if needed; a change of an import-time variable starts a new one. Call it
+    first on the main thread: the zygote dies with the thread that started it.
+    """
+    global _shared
+    with _zygote_lock:
+        _shared = usable_zygote(_shared, HARNESS_WARM_MODULES, environ)
+        return _shared
 
 
 def start_zygote() -> None:
-    """Start the evaluation zygote now, so that its imports overlap with other work.
-
-    Call it on the main thread: the zygote dies with the thread that started it.
-    """
-    if _lock.acquire(blocking=False):
-        try:
-            _evaluation_zygote()
-        finally:
-            _lock.release()
+    """Start the harness zygote now (if none runs), so that its imports overlap other work."""
+    if not _zygote_lock.locked():
+        harness_zygote()
 
 
 def fork_zygote_here() -> bool:
-    """Make this process's evaluation zygote a fork of itself, if it is warm and pristine.
+    """Make this process's zygote a fork of itself, if it is warm and pristine.
 
-    For a process at its very start that has the evaluation's modules already (a worker
-    forked from a warm zygote) and one thread. Returns whether it did; otherwise the
+    For a process at its very start that has the harness's modules already (a worker
+    forked from a harness zygote) and one thread. Returns whether it did; otherwise the
     zygote starts as a fresh interpreter when first needed.
     """
     global _shared
-    from posttrainbench.evaluation._warm import WARM_MODULES
-
-    # The harness's own evaluation modules import the rest of the list when imported.
-    warm = all(name in sys.modules for name in WARM_MODULES if name.startswith("posttrainbench"))
-    with _lock:
-        if _shared is not None or not warm or threading.active_count() != 1:
+    # The harness's own modules import the rest of the list when imported.
+    ours = [name for name in HARNESS_WARM_MODULES if name.startswith("posttrainbench")]
+    with _zygote_lock:
+        if _shared is not None or threading.active_count() != 1:
+            return False
+        if not all(name in sys.modules for name in ours):
             return False
         _shared = Zygote.fork_here()
     return True
 
 
 def run_evaluation_process(argv: list[str], log_path: Path, timeout_s: float) -> int | None:
-    """``python -m posttrainbench.evaluation.final *argv`` as an attempt of the shared zygote.
+    """``python -m posttrainbench.evaluation.final *argv`` as an attempt of the zygote.
 
     See :meth:`Zygote.run` for the output, the return value and the timeout.
     """
-    with _lock:  # a zygote that died or was closed is replaced by the next call
-        return _evaluation_zygote().run(_EVALUATION_ENTRY, argv, log_path, timeout_s)
+    with _evaluation_lock:  # a zygote that died or was closed is replaced here
+        return harness_zygote().run(_EVALUATION_ENTRY, argv, log_path, timeout_s)
 
 
 @atexit.register
