@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -16,6 +14,8 @@ import pytest
 
 from posttrainbench.benchmarks.data import CACHE_ENV
 from posttrainbench.benchmarks.gsm8k import GSM8K
+from posttrainbench.errors import TrialFailed
+from posttrainbench.executors import run_trials
 from posttrainbench.trial import TrialPaths, TrialSpec, trial_dir
 
 
@@ -55,16 +55,13 @@ def solve_only(
     hours: float = 0.1,
     benchmark: str = "gsm8k",
 ) -> TrialPaths:
-    """Run a trial up to the end of solve (it is killed before collect)."""
-    env = {**os.environ, CACHE_ENV: str(cache), "PTB_FAILPOINTS": "collect.start"}
-    argv = [sys.executable, "-m", "posttrainbench.cli", "run", "--agent", f"command:{command}"]
-    argv += ["--model", str(model), "--benchmark", benchmark, "--hours", str(hours)]
-    argv += ["--runs-dir", str(runs)]
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == -signal.SIGKILL, done.stdout + done.stderr
+    """Run a trial on the local queue up to the end of solve (its worker dies at collect)."""
     spec = TrialSpec(
         agent="command", agent_config=command, model=str(model), benchmark=benchmark, hours=hours
     )
+    armed = {CACHE_ENV: str(cache), "PTB_FAILPOINTS": "collect.start"}
+    with mock.patch.dict(os.environ, armed), pytest.raises(TrialFailed, match="code -9"):
+        run_trials([spec], runs, log=lambda _: None)
     return TrialPaths(trial_dir(runs, spec))
 
 

@@ -16,17 +16,18 @@ import http.server
 import json
 import os
 import re
-import signal
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 
-from posttrainbench.sandbox import BwrapSandbox, network_tools
+from posttrainbench.errors import TrialFailed
+from posttrainbench.executors import run_trials
+from posttrainbench.sandbox import BwrapSandbox, NetworkPolicy, network_tools
 from posttrainbench.sandbox.network import host_addresses
 from posttrainbench.testing.stand_in_internet import (
     StandInInternet,
@@ -109,32 +110,35 @@ def host_services() -> Iterator[dict[str, str]]:
 
 
 def run_trial(
-    tiny_model: Path, runs_root: Path, targets: list[str], dns: str, *network: str
+    tiny_model: Path, runs_root: Path, targets: list[str], dns: str, network: NetworkPolicy
 ) -> TrialPaths:
     script = base64.b64encode(PROBE.encode()).decode()
     command = (
         f'{{python}} -c "$(echo {script} | base64 -d)" {dns} {" ".join(targets)} > network.json; '
         "cp -r {base_model} {final_model}"
     )
-    argv = [sys.executable, "-m", "posttrainbench.cli", "run", "--agent", f"command:{command}"]
-    argv += ["--model", str(tiny_model), "--benchmark", "arith-mini", "--hours", "0.05"]
-    argv += ["--runs-dir", str(runs_root), "--sandbox", "bwrap", *network]
-    # Stopped (SIGKILL, as a crash) once the audit is written: evaluation is not at stake.
-    env = {**os.environ, "PTB_FAILPOINTS": "evaluate.start"}
-    harness = subprocess.Popen(
-        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    spec = TrialSpec(
+        agent="command",
+        agent_config=command,
+        model=str(tiny_model),
+        benchmark="arith-mini",
+        hours=0.05,
+        sandbox="bwrap",
+        network=network,
     )
-    stdout, stderr = harness.communicate(timeout=280)
-    assert harness.returncode == -signal.SIGKILL, stdout + stderr
+    # On the local queue, as `ptb run` does; its worker is stopped (SIGKILL, as a crash)
+    # once the audit is written: evaluation is not at stake.
+    armed = {"PTB_FAILPOINTS": "evaluate.start"}
+    with mock.patch.dict(os.environ, armed), pytest.raises(TrialFailed, match="code -9"):
+        run_trials([spec], runs_root, log=lambda _: None)
     # This harness's namespaces (named after the pid of the queue's worker that ran the
     # trial) are gone; other runs' are not ours.
-    (trial,) = [path for path in (runs_root / "default").iterdir() if path.name != "_executor"]
     worker = json.loads(
-        (runs_root / "default" / "_executor" / "jobs" / f"{trial.name}.json").read_text()
+        (runs_root / "default" / "_executor" / "jobs" / f"{spec.trial_id}.json").read_text()
     )["pid"]
     namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert not re.search(rf"^ptb-{worker}-\d+", namespaces, re.MULTILINE), namespaces
-    return TrialPaths(trial)
+    return TrialPaths(trial_dir(runs_root, spec))
 
 
 @pytest.mark.parametrize("mode", ["internet", "none", "allow"])
@@ -146,9 +150,9 @@ def test_the_policy_holds_against_the_agent(
     runs_root: Path,
 ) -> None:
     listed, other = f"{stand_in.listed}:{stand_in.port}", f"{stand_in.other}:{stand_in.port}"
-    options = ["--network", mode] + (["--allow-host", listed] if mode == "allow" else [])
+    policy = NetworkPolicy.from_options(mode, [listed] if mode == "allow" else [])
     targets = [*host_services.values(), listed, other]
-    paths = run_trial(tiny_model, runs_root, targets, stand_in.listed, *options)
+    paths = run_trial(tiny_model, runs_root, targets, stand_in.listed, policy)
 
     seen = json.loads((paths.workspace / "network.json").read_text())
     for name, target in host_services.items():
@@ -183,7 +187,7 @@ def test_the_policy_holds_against_the_agent(
 
 
 def test_spec_identity_keeps_default_ids_and_separates_policies(tiny_model: Path) -> None:
-    from posttrainbench.sandbox import NO_NETWORK, NetworkPolicy
+    from posttrainbench.sandbox import NO_NETWORK
 
     base = TrialSpec(agent="noop", model=str(tiny_model), benchmark="arith-mini", hours=1)
     assert "network" not in base.identity()
