@@ -32,7 +32,7 @@ def runs_root(tmp_path: Path) -> Iterator[Path]:
 
 _OPT_IN_MARKERS = ("slow", "gpu", "network", "api")
 
-# Parallel runs (`pytest -n 2 --dist loadscope`, as .ci/run does): a worker takes a whole
+# Parallel runs (`pytest -n 3 --dist loadscope`, as .ci/run does): a worker takes a whole
 # module at a time, so that module-scoped fixtures (often a real trial) are built once.
 # The longest modules are handed out first, so that the workers finish together.
 _LONG_FIRST = (
