@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,7 +32,6 @@ __all__ = [
     "trial_phase",
     "user_error",
     "worker_args",
-    "worker_argv",
 ]
 
 JobState = Literal["queued", "running", "done", "failed", "cancelled"]
@@ -49,12 +47,6 @@ ECHO_AGENT = "--echo-agent"
 def worker_args(runs_root: Path, spec: TrialSpec, *, echo_agent: bool = False) -> list[str]:
     """The arguments of a trial's worker (``executors._worker.main``): run or resume it."""
     return [str(runs_root), spec.model_dump_json(), *([ECHO_AGENT] if echo_agent else [])]
-
-
-def worker_argv(runs_root: Path, spec: TrialSpec, *, echo_agent: bool = False) -> list[str]:
-    """The command of a trial's worker process, as a fresh interpreter."""
-    args = worker_args(runs_root, spec, echo_agent=echo_agent)
-    return [sys.executable, "-m", "posttrainbench.executors._worker", *args]
 
 
 def user_error(output: str) -> str | None:
