@@ -95,7 +95,9 @@ def run_demo(
     from posttrainbench.executors import run_trials
     from posttrainbench.testing import build_tiny_model
     from posttrainbench.trial import trial_dir
+    from posttrainbench.trial.eval_process import start_zygote
 
+    start_zygote()  # the workers fork from it: its imports overlap the base model's build
     quiet_transformers()
     model_dir = runs_dir / _BASE_MODEL
     if not (model_dir / "config.json").exists():
