@@ -306,7 +306,9 @@ class TrialRunner:
         else:
             # While the agent runs: the evaluation's imports in its zygote (started here, on
             # the main thread, which it dies with), the audit's on a thread of this process.
-            # A resumed trial whose agent had ended starts the zygote when it evaluates.
+            # Both are done already in a worker forked from a warm zygote (it forked its own
+            # at its start). A resumed trial whose agent had ended starts the zygote when it
+            # evaluates.
             if self._evaluates:
                 start_zygote()
             with importing_meanwhile(AUDIT_WARM_MODULES):
