@@ -144,3 +144,12 @@ def test_poll_alone_sees_a_child_that_ended(zygote: Zygote, tmp_path: Path) -> N
         time.sleep(0.1)
         status = child.poll()
     assert status == 6
+
+
+def test_a_request_larger_than_a_pipe_buffer_reaches_the_child(
+    zygote: Zygote, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ZYGOTE_TEST_VARIABLE", "x" * 300_000)  # a pipe holds 64 KiB
+    log = tmp_path / "large.log"
+    assert zygote.run("attempt_entries:report", ["0"], log, timeout_s=60) == 0
+    assert f"variable={'x' * 300_000}" in log.read_text()

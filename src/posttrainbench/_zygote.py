@@ -251,7 +251,7 @@ class Zygote:
         )
         with self._io:
             try:
-                os.write(self._requests, request.model_dump_json().encode() + b"\n")
+                _write_all(self._requests, request.model_dump_json().encode() + b"\n")
                 deadline = time.monotonic() + _START_TIMEOUT_S
                 while not self._started:
                     if not self._read(deadline):
@@ -392,6 +392,13 @@ def usable_zygote(
     return Zygote(warm_modules, environ)
 
 
+def _write_all(descriptor: int, data: bytes) -> None:
+    """Write all of ``data`` (a request with a large environment can exceed a pipe's buffer)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(descriptor, view) :]
+
+
 def _running(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -448,7 +455,7 @@ def _serve(requests: int, answers: int) -> None:
 
 
 def _answer(answers: int, answer: _Answer) -> None:
-    os.write(answers, answer.model_dump_json(exclude_none=True).encode() + b"\n")
+    _write_all(answers, answer.model_dump_json(exclude_none=True).encode() + b"\n")
 
 
 def _become(request: _Request, zygote_fds: tuple[int, ...]) -> None:
