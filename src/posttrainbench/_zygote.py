@@ -49,6 +49,7 @@ from pydantic import BaseModel
 
 from posttrainbench._deathsig import die_with_parent
 from posttrainbench._process_exit import exit_now
+from posttrainbench._procfs import process_start
 from posttrainbench._warm import import_all
 
 __all__ = ["Forked", "Lifetime", "Zygote", "import_time_identity", "usable_zygote"]
@@ -400,11 +401,7 @@ def _write_all(descriptor: int, data: bytes) -> None:
 
 
 def _running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
+    return process_start(pid) is not None
 
 
 # -- inside the zygote -------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from pathlib import Path
 from pydantic import ConfigDict, Field
 from typing_extensions import override
 
+from posttrainbench._procfs import process_start
 from posttrainbench._zygote import Forked, Lifetime
 from posttrainbench.config import ExecutorSettings
 from posttrainbench.errors import UserError
@@ -79,18 +80,8 @@ def host_gpus(environ: dict[str, str] | None = None, dev: Path = Path("/dev")) -
     )
 
 
-def _process_start(pid: int) -> str | None:
-    """The start time of ``pid`` (clock ticks since boot), or None if it is gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[1].split()
-    return None if fields[0] == "Z" else fields[19]
-
-
 def _alive(record: JobRecord) -> bool:
-    return record.pid is not None and _process_start(record.pid) == record.pid_start
+    return record.pid is not None and process_start(record.pid) == record.pid_start
 
 
 @dataclass
@@ -226,7 +217,7 @@ class LocalQueue:
                     "state": "running",
                     "attempts": record.attempts + 1,
                     "pid": process.pid,
-                    "pid_start": _process_start(process.pid),
+                    "pid_start": process_start(process.pid),
                     "gpus": gpus,
                     "reason": None,
                 }

@@ -79,11 +79,12 @@ def fork_zygote_here() -> bool:
     # The harness's own modules import the rest of the list when imported.
     ours = [name for name in HARNESS_WARM_MODULES if name.startswith("posttrainbench")]
     with _zygote_lock:
-        if _shared is not None or threading.active_count() != 1:
+        if _shared is not None or not all(name in sys.modules for name in ours):
             return False
-        if not all(name in sys.modules for name in ours):
+        try:
+            _shared = Zygote.fork_here()
+        except RuntimeError:  # another thread runs already: not pristine
             return False
-        _shared = Zygote.fork_here()
     return True
 
 
