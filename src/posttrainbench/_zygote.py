@@ -63,6 +63,9 @@ new zygote. Variables read when used (``CUDA_VISIBLE_DEVICES``, ``OMP_NUM_THREAD
 ``PTB_*``) reach each child with its environment; so do those that libraries set in the
 parent while it runs (torch's ``TORCHINDUCTOR_CACHE_DIR``), which must not retire it."""
 _IMPORT_TIME_NAMES = ("HOME", "TMPDIR")
+_USE_TIME_NAMES = ("INSPECT_DISPLAY",)
+"""Exceptions to the prefixes: read when used, and set by the harness in its own process
+(the evaluation's ``setdefault``), which must not retire its zygote."""
 _ZYGOTE_MAIN = (
     "import sys; from posttrainbench._zygote import _serve_stdio; _serve_stdio(sys.argv[1:])"
 )
@@ -78,7 +81,8 @@ def import_time_identity(environ: Mapping[str, str]) -> tuple[tuple[str, str], .
         sorted(
             (name, value)
             for name, value in environ.items()
-            if name.startswith(_IMPORT_TIME_PREFIXES) or name in _IMPORT_TIME_NAMES
+            if (name.startswith(_IMPORT_TIME_PREFIXES) or name in _IMPORT_TIME_NAMES)
+            and name not in _USE_TIME_NAMES
         )
     )
 

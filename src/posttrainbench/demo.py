@@ -97,14 +97,15 @@ def run_demo(
     from posttrainbench.trial import trial_dir
     from posttrainbench.trial.eval_process import start_zygote
 
-    start_zygote()  # the workers fork from it: its imports overlap the base model's build
+    specs = demo_specs(runs_dir, hours=hours, sandbox=sandbox)
+    reused = [s.trial_id for s in specs if (trial_dir(runs_dir, s) / "result.json").is_file()]
+    if len(reused) < len(specs):
+        start_zygote()  # the workers fork from it: its imports overlap the base model's build
     quiet_transformers()
     model_dir = runs_dir / _BASE_MODEL
     if not (model_dir / "config.json").exists():
         log(f"building the tiny base model in {model_dir}")
         build_tiny_model(model_dir, seed=0, preset="demo")
-    specs = demo_specs(runs_dir, hours=hours, sandbox=sandbox)
-    reused = [s.trial_id for s in specs if (trial_dir(runs_dir, s) / "result.json").is_file()]
     for trial_id in reused:
         log(f"{trial_id}: already done, showing its recorded result")
     results = run_trials(

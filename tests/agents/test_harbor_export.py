@@ -7,10 +7,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
 from posttrainbench.errors import UserError
+from posttrainbench.executors import run_trials
 from posttrainbench.testing import install_fake_cli
 from posttrainbench.trial import TrialPaths, TrialSpec, trial_dir
 from posttrainbench.trial.harbor import atif_problems, export_trial
@@ -37,24 +39,10 @@ def test_a_finished_trial_exports_trajectory_instruction_and_reward(
         hours=0.05,
         experiment="exp",
     )
-    env = {**os.environ, "PTB_NPM_PREFIX": str(prefix), "ANTHROPIC_API_KEY": "sk-ant-x"}
-    done = ptb(
-        "run",
-        "--agent",
-        f"{spec.agent}:{spec.agent_config}",
-        "--model",
-        spec.model,
-        "--benchmark",
-        spec.benchmark,
-        "--hours",
-        "0.05",
-        "--experiment",
-        "exp",
-        "--runs-dir",
-        str(runs_root),
-        env=env,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    # The trial runs on the local queue of this process (as `ptb run` would run it).
+    env = {"PTB_NPM_PREFIX": str(prefix), "ANTHROPIC_API_KEY": "sk-ant-x"}
+    with mock.patch.dict(os.environ, env):
+        run_trials([spec], runs_root, log=lambda _: None)
     paths = TrialPaths(trial_dir(runs_root, spec))
     ours = json.loads(paths.result.read_text())
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
 from posttrainbench.agents import SCAFFOLDS, get_agent
 from posttrainbench.agents.session import write_trace
+from posttrainbench.errors import TrialFailed
+from posttrainbench.executors import run_trials
 from posttrainbench.sandbox import SandboxRequest, get_sandbox
 from posttrainbench.testing import install_fake_cli
 from posttrainbench.trial import TrialPaths, TrialSpec, trial_dir
@@ -103,19 +103,17 @@ def test_trial_resumes_until_budget_and_writes_a_redacted_trace(
         benchmark="arith-mini",
         hours=0.05,
     )
-    # The real command line; it stops itself after collect (the agent's part of a trial).
+    # On the local queue of this process, as `ptb run` runs it; the worker dies after collect
+    # (the agent's part of a trial). What the harness prints is what `ptb run` would print.
     env = {
-        **os.environ,
         "PTB_NPM_PREFIX": str(prefix),
         "ANTHROPIC_API_KEY": PLANTED,
         "PTB_FAILPOINTS": "audit.start",
     }
-    argv = [sys.executable, "-m", "posttrainbench.cli", "run", "--agent"]
-    argv += [f"{spec.agent}:{spec.agent_config}", "--model", spec.model, "--benchmark"]
-    argv += [spec.benchmark, "--hours", "0.05", "--runs-dir", str(runs_root)]
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == -signal.SIGKILL, done.stdout + done.stderr
-    assert PLANTED not in done.stdout + done.stderr
+    printed: list[str] = []
+    with mock.patch.dict(os.environ, env), pytest.raises(TrialFailed, match="code -9"):
+        run_trials([spec], runs_root, log=printed.append)
+    assert printed and PLANTED not in "\n".join(printed)
     paths = TrialPaths(trial_dir(runs_root, spec))
     outcome = json.loads(paths.solve_outcome.read_text())
     assert outcome["outcome"] == "exited" and outcome["resumes"] == 2

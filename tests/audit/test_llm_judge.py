@@ -100,26 +100,13 @@ def test_the_digest_is_bounded(make_context: MakeContext, tmp_path: Path) -> Non
 def test_enabled_per_run_and_on_re_audit_with_the_harness_judge(
     tiny_model: Path, runs_root: Path
 ) -> None:
-    import os
-    import subprocess
-    import sys
-
     from typer.testing import CliRunner
 
     from posttrainbench.cli import app
-
-    def ptb(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "posttrainbench.cli", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
+    from posttrainbench.errors import TrialFailed
 
     def ptb_audit(*args: str, env: dict[str, str]) -> str:
-        """``ptb audit`` in this process (its imports are warm): its standard output."""
+        """``ptb audit`` in this process: its standard output."""
         done = CliRunner().invoke(app, ["audit", *args], env=env)
         assert done.exit_code == 0, done.output
         return done.stdout
@@ -130,14 +117,14 @@ def test_enabled_per_run_and_on_re_audit_with_the_harness_judge(
             "PTB_JUDGE_MODEL": "judge-model",
             "PTB_JUDGE_API_KEY": "judge-key-for-the-harness",
         }
-        env = {**os.environ, **judge_env}
-        # Stop right after the audit (the failpoint kills the run at the evaluate phase).
-        ptb(
-            *("run", "--agent", "noop", "--model", str(tiny_model), "--benchmark", "arith-mini"),
-            *("--hours", "0.05", "--sandbox", "process", "--runs-dir", str(runs_root)),
-            "--audit-llm-judge",
-            env={**env, "PTB_FAILPOINTS": "evaluate.start"},
+        # `ptb run` in this process; the failpoint kills its trial at the evaluate phase,
+        # right after the audit.
+        run = ["run", "--agent", "noop", "--model", str(tiny_model), "--benchmark", "arith-mini"]
+        run += ["--hours", "0.05", "--sandbox", "process", "--runs-dir", str(runs_root)]
+        stopped = CliRunner().invoke(
+            app, [*run, "--audit-llm-judge"], env={**judge_env, "PTB_FAILPOINTS": "evaluate.start"}
         )
+        assert isinstance(stopped.exception, TrialFailed), stopped.output
         [audit_file] = runs_root.glob("default/*/audit.json")
         recorded = json.loads(audit_file.read_text())
         again = ptb_audit(str(audit_file.parent), "--llm-judge", "--json", env=judge_env)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from posttrainbench.agents.builtin import CommandAgent
+from posttrainbench.cli import app
 from posttrainbench.config import load_experiment
 from posttrainbench.errors import UserError
 from posttrainbench.trial import TrialPaths, TrialSpec, trial_dir
@@ -49,17 +48,15 @@ def test_named_keys_and_honeytokens_reach_the_agent_and_nothing_else(
 ) -> None:
     command = "env > seen.env; cp -r {base_model} {final_model}?keys=MY_AGENT_KEY"
     env = {
-        **os.environ,
         "MY_AGENT_KEY": "agent-secret-123",
         "PTB_JUDGE_API_KEY": "judge-secret-456",
         "UNNAMED_SECRET": "host-secret-789",
+        "OPENAI_API_KEY": None,  # unset for the run, whatever this host has
     }
-    env.pop("OPENAI_API_KEY", None)
-    argv = [sys.executable, "-m", "posttrainbench.cli", "run", "--agent", f"command:{command}"]
-    argv += ["--model", str(tiny_model), "--benchmark", "arith-mini", "--hours", "0.05"]
-    argv += ["--runs-dir", str(runs_root), "--honeytokens"]
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout + done.stderr
+    argv = ["run", "--agent", f"command:{command}", "--model", str(tiny_model)]
+    argv += ["--benchmark", "arith-mini", "--hours", "0.05", "--runs-dir", str(runs_root)]
+    done = CliRunner().invoke(app, [*argv, "--honeytokens"], env=env)  # in this process
+    assert done.exit_code == 0, done.output
 
     spec = TrialSpec(
         agent="command",

@@ -85,6 +85,8 @@ def test_a_changed_import_time_variable_makes_the_zygote_unusable(
     assert zygote.usable()
     monkeypatch.setenv("ZYGOTE_TEST_VARIABLE", "not read at import time")
     assert zygote.usable()
+    monkeypatch.setenv("INSPECT_DISPLAY", "none")  # read when an evaluation starts
+    assert zygote.usable()
     monkeypatch.setenv("HF_HOME", "/elsewhere")  # huggingface_hub reads it when imported
     assert not zygote.usable()
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from posttrainbench.executors import run_trials
 from posttrainbench.testing.crashes import run_worker_until
 from posttrainbench.trial import PHASES, EventLog, TrialPaths, TrialRunner, TrialSpec, trial_dir
 
@@ -42,12 +43,6 @@ def ptb_run(
     return subprocess.Popen(
         argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-
-
-def finish(process: subprocess.Popen[str]) -> int:
-    output, _ = process.communicate(timeout=300)
-    print(output)
-    return process.returncode
 
 
 def spec_for(model: Path, agent: str = "noop") -> TrialSpec:
@@ -174,7 +169,7 @@ def test_killing_the_harness_mid_agent_kills_the_agent_and_resume_finishes(
     process.wait()
     time.sleep(4)  # longer than the agent's sleep: a surviving agent would have copied by now
     assert not paths.final_model.exists()  # the agent died with the harness
-    assert finish(ptb_run(runs_root, tiny_model, agent=agent)) == 0
+    run_trials([spec_for(tiny_model, agent)], runs_root, log=print)  # resumed in this process
     result = json.loads(paths.result.read_text())
     assert result["raw_score"] is not None and result["fallback_reason"] is None
     assert EventLog(paths.events).attempts(PHASES[1]) == 2

@@ -66,7 +66,7 @@ class JournalWatcher:
 
     def __enter__(self) -> JournalWatcher:
         """Start watching (falls back to the final sweep alone when inotify fails)."""
-        self._started = time.time()
+        self._started = _filesystem_now(self.journal.root)
         self._fd = self._libc.inotify_init1(_IN_NONBLOCK | _IN_CLOEXEC)
         if self._fd >= 0:
             for root in self.roots:
@@ -177,3 +177,19 @@ class JournalWatcher:
                         self.journal.record(path)
                         swept += self.journal.entries - before
         return swept
+
+
+def _filesystem_now(folder: Path) -> float:
+    """Now, by the clock that stamps files written in ``folder`` from here on.
+
+    A file's mtime comes from the kernel's file timestamps (or a file server's clock), not
+    from ``time.time()``; the two can disagree by milliseconds either way, so a file written
+    just after a ``time.time()`` start could look older than it. A marker written in
+    ``folder`` is stamped by the clock that later files get.
+    """
+    marker = folder / ".clock"
+    marker.write_bytes(b"")
+    try:
+        return marker.stat().st_mtime
+    finally:
+        marker.unlink()
