@@ -53,6 +53,12 @@ torch="${PTB_TORCH:-torch==2.13.0}"
 # torch is pinned in the same install as the package, so that no requirement pulls a
 # multi-GB CUDA build on a CPU-only machine (override with PTB_TORCH, e.g.
 # PTB_TORCH='torch==2.13.0+cu128').
+# Bytecode: Python writes it for each module the first time one is imported, unless
+# PYTHONDONTWRITEBYTECODE is set; then every new process would compile its imports again
+# (about 20 s of CPU for torch, transformers and inspect-ai), so all of site-packages is
+# compiled here instead (19k files: about 50 s on 2 cores, most of them never imported).
+compile=()
+if [[ -n "${PYTHONDONTWRITEBYTECODE:-}" ]]; then compile=(--compile-bytecode); fi
 if [[ "${PTB_PIP:-uv}" == uv ]]; then
   # uv (from PyPI) downloads, unpacks and compiles in parallel: several times faster than
   # pip on a fresh machine. It reads no pip configuration, so the local wheel folders that
@@ -63,16 +69,15 @@ if [[ "${PTB_PIP:-uv}" == uv ]]; then
                   sed -n "s/^[^.]*\.find-links='\(.*\)'$/\1/p" | tr ' ' '\n' | sort -u); do
     find_links+=(--find-links "$folder")
   done
-  .venv/bin/python -m uv pip install -q --python .venv/bin/python --compile-bytecode \
+  .venv/bin/python -m uv pip install -q --python .venv/bin/python "${compile[@]}" \
     "${find_links[@]}" "$torch" -e ".${extras}"
 else  # PTB_PIP=pip: pip alone, torch first
   .venv/bin/pip install -q "$torch"
   .venv/bin/pip install -q -e ".${extras}"
 fi
-# The package itself is installed editable: compile it once here, so that a machine that
-# writes no bytecode (PYTHONDONTWRITEBYTECODE=1) does not compile it again in every new
-# interpreter (0.3 s of CPU for each `ptb` command and each worker started cold).
-.venv/bin/python -m compileall -q src >/dev/null
+# The package itself is installed editable: on a machine that writes no bytecode, compile
+# it once here too (else 0.3 s of CPU for each `ptb` command and each worker started cold).
+if [[ -n "${compile[*]}" ]]; then .venv/bin/python -m compileall -q src >/dev/null; fi
 if [[ -n "$extras" ]]; then
   # Harbor's ATIF models, to validate exported trajectories in the tests. Harbor installs
   # only on Python >= 3.12; its models import on 3.11 from the wheel itself (a zip).

@@ -37,13 +37,14 @@ def run_trial(runs_root: str, spec_json: str, *, echo_agent: bool = False) -> fl
 
 def run_trial_job(runs_root: str, spec_json: str) -> float | None:
     """``run_trial`` inside a cluster job: SIGTERM (scancel, time limit) ends it cleanly."""
+    fork_zygote_here()  # a cold process: its imports, once; its evaluations fork from it
     stop_on_sigterm()
     return run_trial(runs_root, spec_json)
 
 
 def main(argv: list[str]) -> int:
     """Entry point; exit code 0 when the trial finished, 2 on a user error."""
-    fork_zygote_here()  # forked from a warm zygote: the evaluation's zygote is a fork of this
+    fork_zygote_here()  # the evaluation's zygote is a fork of this process
     stop_on_sigterm()
     runs_root, spec_json, *flags = argv
     try:

@@ -12,18 +12,19 @@ once, never runs anything itself, and forks:
 
 A worker forked that way already has every import: at its start, before it holds anything
 of its trial, it forks its own zygote from itself (:func:`fork_zygote_here`) instead of
-starting another interpreter. Nothing forked shares state with the harness (the zygote
+starting another interpreter. A worker started cold (a cluster job) imports them first,
+then does the same. Nothing forked shares state with the harness (the zygote
 never was the harness) nor with earlier children.
 """
 
 from __future__ import annotations
 
 import atexit
-import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from posttrainbench._warm import import_all
 from posttrainbench._zygote import Zygote, usable_zygote
 from posttrainbench.audit.registry import AUDIT_WARM_MODULES
 from posttrainbench.evaluation._warm import WARM_MODULES
@@ -68,18 +69,19 @@ def start_zygote() -> None:
         harness_zygote()
 
 
-def fork_zygote_here() -> bool:
-    """Make this process's zygote a fork of itself, if it is warm and pristine.
+def fork_zygote_here(modules: Sequence[str] = HARNESS_WARM_MODULES) -> bool:
+    """Make this process's zygote a fork of itself, with the harness zygote's imports.
 
-    For a process at its very start that has the harness's modules already (a worker
-    forked from a harness zygote) and one thread. Returns whether it did; otherwise the
-    zygote starts as a fresh interpreter when first needed.
+    For a trial's worker at its very start, before it holds anything of its trial: forked
+    from a harness zygote, it has every import already; started cold (a cluster job), it
+    imports them now, once, instead of once for its audit and again in a zygote started
+    as a fresh interpreter. Returns whether it forked; not when another Python thread runs
+    (not pristine), and then the zygote starts as a fresh interpreter when first needed.
     """
     global _shared
-    # The harness's own modules import the rest of the list when imported.
-    ours = [name for name in HARNESS_WARM_MODULES if name.startswith("posttrainbench")]
+    import_all(modules)
     with _zygote_lock:
-        if _shared is not None or not all(name in sys.modules for name in ours):
+        if _shared is not None:
             return False
         try:
             _shared = Zygote.fork_here()
