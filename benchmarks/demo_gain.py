@@ -1,6 +1,9 @@
 """Does the CPU demo show a real gain? Build, evaluate, train, evaluate, for a few seeds.
 
 Run: HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/demo_gain.py --seeds 0 1 2
+``--demo-data --base-seed 0`` trains what ``ptb demo`` trains (its base model, its reference
+agent's records) and varies only the recipe's seed: how much the demo's result depends on
+the seed, and so on the numerics of another machine.
 Training runs as the reference agent does in ``ptb demo`` (a subprocess of the recipe CLI,
 ``DEMO_STEPS`` steps, the demo's time budget as its deadline), so its wall time includes
 importing torch and TRL.
@@ -27,6 +30,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from posttrainbench.agents.builtin import ReferenceAgent  # noqa: E402
 from posttrainbench.benchmarks.arith import Arith  # noqa: E402
 from posttrainbench.demo import DEMO_HOURS, DEMO_LR, DEMO_STEPS  # noqa: E402
 from posttrainbench.testing import build_tiny_model  # noqa: E402
@@ -84,13 +88,26 @@ def train(base: Path, out: Path, args: argparse.Namespace, seed: int) -> tuple[f
     for flag in ("steps", "train_size", "batch_size", "lr"):
         if getattr(args, flag) is not None:  # else the recipe's defaults
             argv += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
+    if args.demo_data:
+        argv += ["--data", str(demo_data(out.parent))]
     subprocess.run(argv, check=True)
     return time.time() - start, note.read_text().strip() if note.exists() else None
 
 
+def demo_data(root: Path) -> Path:
+    """The records the demo's reference agent trains on (``ReferenceAgent``), written once."""
+    from posttrainbench.agents._reference_data import reference_records, write_records
+
+    path = root / "demo-train.jsonl"
+    if not path.exists():
+        write_records(reference_records(Arith(), ReferenceAgent().train_size).records, path)
+    return path
+
+
 def one_seed(seed: int, args: argparse.Namespace, root: Path) -> Run:
     start = time.perf_counter()
-    base = build_tiny_model(root / f"base-{seed}", seed=seed, preset=args.preset)
+    base_seed = seed if args.base_seed is None else args.base_seed
+    base = build_tiny_model(root / f"base-{base_seed}", seed=base_seed, preset=args.preset)
     build_s = time.perf_counter() - start
     base_acc, base_eval_s = evaluate(base, root / "logs")
     trained = root / f"trained-{seed}"
@@ -114,6 +131,12 @@ def main() -> None:
     parser.add_argument("--train-size", type=int)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--lr", type=float, default=DEMO_LR)
+    parser.add_argument(
+        "--demo-data", action="store_true", help="train on the demo's reference-agent records"
+    )
+    parser.add_argument(
+        "--base-seed", type=int, help="one base model for every seed (the demo's: 0)"
+    )
     args = parser.parse_args()
     load_before = Path("/proc/loadavg").read_text().strip()
     busy = slow_down(args.busy) if args.slowdown else []

@@ -10,6 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import Result
+from typer.testing import CliRunner
+
+from posttrainbench.cli import app
 
 
 def ptb(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -84,16 +88,18 @@ def test_unwritable_runs_dir(tiny_model: Path, tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def first_run(
-    tiny_model: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Path, subprocess.CompletedProcess[str]]:
-    """A runs folder holding one finished noop trial, and what ``ptb run`` printed."""
+def first_run(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Result]:
+    """A runs folder holding one finished noop trial, and what ``ptb run`` printed.
+
+    The command runs in this process (its trial forks from this process's zygote); the
+    other commands of this module run as a user runs them.
+    """
     runs = tmp_path_factory.mktemp("first-run") / "runs"
-    return runs, ptb(*run_args(tiny_model, runs))
+    return runs, CliRunner().invoke(app, run_args(tiny_model, runs), env={"COLUMNS": "200"})
 
 
 def test_run_dir_from_another_format_version(
-    tiny_model: Path, tmp_path: Path, first_run: tuple[Path, subprocess.CompletedProcess[str]]
+    tiny_model: Path, tmp_path: Path, first_run: tuple[Path, Result]
 ) -> None:
     runs = tmp_path / "runs"
     shutil.copytree(first_run[0], runs)
@@ -105,10 +111,10 @@ def test_run_dir_from_another_format_version(
 
 
 def test_status_leaderboard_and_index_rebuild(
-    tiny_model: Path, first_run: tuple[Path, subprocess.CompletedProcess[str]]
+    tiny_model: Path, first_run: tuple[Path, Result]
 ) -> None:
     runs, first = first_run
-    assert first.returncode == 0, first.stdout + first.stderr
+    assert first.exit_code == 0, first.output
     # The trial ran in the local executor's queue, whose worker's output is shown as it comes.
     assert first.stdout.count("started (pid") == 1
     for phase in ("prepare", "solve", "collect", "audit", "evaluate", "finalize"):

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import Result
+from typer.testing import CliRunner
 
 
 def write_experiment(
@@ -44,6 +46,13 @@ def ptb(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
         timeout=400,
         env={**os.environ, "COLUMNS": "250", **(env or {})},
     )
+
+
+def ptb_here(*args: str, env: dict[str, str] | None = None) -> Result:
+    """``ptb ARGS`` run in this process (the real CLI; its trials use this process's zygote)."""
+    from posttrainbench.cli import app
+
+    return CliRunner().invoke(app, list(args), env=env)
 
 
 def status_of(path: Path, env: dict[str, str] | None = None) -> dict[str, Any]:

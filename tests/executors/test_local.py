@@ -8,7 +8,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from executor_helpers import job_record, ptb, ptb_command, status_of, wait_for, write_experiment
+from executor_helpers import (
+    job_record,
+    ptb,
+    ptb_command,
+    ptb_here,
+    status_of,
+    wait_for,
+    write_experiment,
+)
 
 from posttrainbench.config import load_experiment
 from posttrainbench.errors import UserError
@@ -20,19 +28,19 @@ WRITE_GPUS = "command:echo $CUDA_VISIBLE_DEVICES > gpus.txt; sleep 2"
 
 def test_an_experiment_runs_reports_and_is_not_run_twice(tiny_model: Path, tmp_path: Path) -> None:
     path = write_experiment(tmp_path, "one", tiny_model, ["noop"])
-    first = ptb("run", str(path))
-    assert first.returncode == 0, first.stdout + first.stderr
+    first = ptb_here("run", str(path))
+    assert first.exit_code == 0, first.output
     assert first.stdout.count("started (pid") == 1
     [trial] = status_of(path)["trials"]
     assert (trial["phase"], trial["job"], trial["attempts"]) == ("done", "done", 1)
     assert trial["score"] is not None and trial["reason"] is None
 
-    again = ptb("run", str(path))
-    assert again.returncode == 0, again.stderr
+    again = ptb_here("run", str(path))
+    assert again.exit_code == 0, again.output
     assert "started" not in again.stdout
     assert status_of(path)["trials"][0]["attempts"] == 1
     # The plain text status names the counts per phase and job state.
-    text = ptb("status", str(path))
+    text = ptb_here("status", str(path))
     assert "phases: done 1" in text.stdout and "jobs: done 1" in text.stdout
 
 
