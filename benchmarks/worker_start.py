@@ -9,11 +9,13 @@ process:
 - ``forked``: ``ptb run --agent noop``; the queue's harness zygote imports the ML stack
   once, the worker is forked from it and forks its own evaluation zygote from itself;
 - ``cold``: the worker as a fresh interpreter (``python -m posttrainbench.executors._worker``,
-  what a SLURM job runs): it imports the audit's modules on a thread while the agent runs
-  and starts an evaluation zygote that imports the ML stack again.
+  what a SLURM job runs): it imports the ML stack itself, then forks its evaluation zygote
+  from itself.
 
-Figures are wall seconds and CPU seconds of each command and everything it waited for
-(``RUSAGE_CHILDREN``), and the ratio cold / forked of the CPU means.
+Figures are wall seconds and the CPU seconds the whole machine spent meanwhile (from
+``/proc/stat``: a zygote that its parent never waits for counts too, which
+``RUSAGE_CHILDREN`` misses), so run it on an otherwise idle machine; and the ratio cold /
+forked of the CPU means.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -33,8 +34,11 @@ from posttrainbench.trial import TrialSpec
 
 
 def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+    """Busy CPU seconds of the whole machine since boot (all but idle and iowait)."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(
+        int, Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    )
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 def _timed(argv: list[str]) -> tuple[float, float]:
