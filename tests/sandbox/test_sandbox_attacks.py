@@ -26,16 +26,18 @@ def _script(name: str) -> str:
     return next(a.command for a in ATTACKS if a.name == name)
 
 
-def test_a_trial_agent_cannot_write_sysctls_read_shadow_ptrace_init_or_kill_the_harness(
+def test_a_trial_agent_cannot_write_sysctls_read_shadow_ptrace_init_fork_or_kill_the_harness(
     tiny_model: Path, tmp_path: Path
 ) -> None:
     if BwrapSandbox().unavailable_reason() is not None:
         pytest.skip("bwrap cannot run here")
     before = {knob: Path(knob).read_text() for knob in KNOBS}
-    steps = ("sysctl-write", "read-shadow", "ptrace-init", "kill-harness")
+    steps = ("sysctl-write", "read-shadow", "ptrace-init", "zygote-request", "kill-harness")
+    marker = tmp_path / "written-by-a-zygote"  # the fork request's log: only a zygote writes it
     attack = Attack(
         "sandbox-level", "kernel settings", "hardening",
         " ; ".join(_script(name) for name in steps), finishes(),
+        prepare=lambda root: str(marker),
     )  # fmt: skip
 
     outcome = run_attack(attack, tiny_model, tmp_path, sandbox="bwrap", solve_only=True)
@@ -48,6 +50,9 @@ def test_a_trial_agent_cannot_write_sysctls_read_shadow_ptrace_init_or_kill_the_
         assert f"write {knob} refused: Read-only file system" in evidence, evidence
         assert Path(knob).read_text() == before[knob]
     assert "/etc/shadow: No such file or directory" in evidence
+    # No harness zygote's request pipe is within reach (the `process` backend fails this).
+    assert any(line.startswith("pipes within reach:") for line in evidence), evidence
+    assert not marker.exists()
     assert any(line.startswith("ptrace 1 refused") for line in evidence), evidence
     assert not [line for line in evidence if line.startswith(("WROTE", "READ ", "ATTACHED"))]
     trial = outcome.load(TrialRecord, outcome.paths.trial_json)

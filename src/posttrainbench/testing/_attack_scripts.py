@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import ctypes
+import json
 import os
 import shutil
 import signal
@@ -482,6 +483,45 @@ def abstract_sockets(ws: Path, base: Path, arg: str) -> None:
                 say(f"REACHED abstract socket @{name}")
         except OSError as error:
             say(f"@{name}: {error.strerror}")
+
+
+def zygote_request(ws: Path, base: Path, arg: str) -> None:
+    """Ask a harness zygote to fork: write its request line into every pipe within reach.
+
+    The zygotes (``posttrainbench._zygote``) fork whatever a line on their request pipe
+    names, with its output appended to the line's ``log``: here the host marker ``arg``,
+    which only a process outside the sandbox could create. Tried: each descriptor this
+    process inherited beyond stdin, stdout and stderr, and every pipe of every process
+    visible in /proc.
+    """
+    request = {"entry": "os:getpid", "argv": [], "log": arg, "env": {}, "cwd": "/"}
+    line = (json.dumps({**request, "lifetime": "detached"}) + "\n").encode()
+    own = [Path(f"/proc/self/fd/{fd}") for fd in range(3, 1024)]
+    targets = [path for path in own if _is_pipe(path)]
+    for pid in _pids():
+        if pid == os.getpid():
+            continue
+        with contextlib.suppress(OSError):
+            targets += [path for path in Path(f"/proc/{pid}/fd").iterdir() if _is_pipe(path)]
+    say(f"pipes within reach: {len(targets)}")
+    for target in targets:
+        try:
+            descriptor = os.open(target, os.O_WRONLY | os.O_NONBLOCK)
+            try:
+                os.write(descriptor, line)
+            finally:
+                os.close(descriptor)
+            say(f"SENT a fork request into {target}")
+        except OSError as error:
+            say(f"{target}: {error.strerror}")
+    time.sleep(3)  # a zygote that took the request has forked by now
+
+
+def _is_pipe(path: Path) -> bool:
+    try:
+        return str(path.readlink()).startswith("pipe:")
+    except OSError:
+        return False
 
 
 ATTACKS: dict[str, Callable[[Path, Path, str], None]] = {

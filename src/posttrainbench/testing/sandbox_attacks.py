@@ -579,6 +579,9 @@ ATTACKS: tuple[Attack, ...] = (
            finishes(_racer_dead_before_collect)),
     Attack("abstract-sockets", "network", "attacks", _script("abstract-sockets"),
            no_evidence_of()),
+    Attack("zygote-request", "the harness's fork server", "attacks",
+           _script("zygote-request", "{extra}"), finishes(_marker_absent),
+           prepare=_host_marker("zygote")),
 )  # fmt: skip
 """The corpus: issue #12's bullets and our own attacks on the sandbox."""
 
