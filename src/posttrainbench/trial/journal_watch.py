@@ -59,14 +59,14 @@ class JournalWatcher:
         self._dirs: dict[int, Path] = {}
         self._held: dict[Path, int] = {}
         self._reader: DrainThread | None = None
-        self._started = 0.0
+        self._started_ns = 0
         self.lost_events = False
         self.unwatched_dirs = 0
         self.busy_s = 0.0
 
     def __enter__(self) -> JournalWatcher:
         """Start watching (falls back to the final sweep alone when inotify fails)."""
-        self._started = _filesystem_now(self.journal.root)
+        self._started_ns = _filesystem_now_ns(self.journal.root)
         self._fd = self._libc.inotify_init1(_IN_NONBLOCK | _IN_CLOEXEC)
         if self._fd >= 0:
             for root in self.roots:
@@ -169,7 +169,7 @@ class JournalWatcher:
                 for name in files:
                     path = Path(directory) / name
                     try:
-                        changed = path.lstat().st_mtime >= self._started
+                        changed = path.lstat().st_mtime_ns > self._started_ns
                     except OSError:
                         continue
                     if changed:
@@ -179,17 +179,26 @@ class JournalWatcher:
         return swept
 
 
-def _filesystem_now(folder: Path) -> float:
-    """Now, by the clock that stamps files written in ``folder`` from here on.
+def _filesystem_now_ns(folder: Path) -> int:
+    """Now, by the clock that stamps files written in ``folder``; later files are newer.
 
     A file's mtime comes from the kernel's file timestamps (or a file server's clock), not
-    from ``time.time()``; the two can disagree by milliseconds either way, so a file written
-    just after a ``time.time()`` start could look older than it. A marker written in
-    ``folder`` is stamped by the clock that later files get.
+    from ``time.time()``; the two disagree by milliseconds either way, and the file clock
+    ticks coarsely: a file written just before the start can share its stamp. So a marker
+    written in ``folder`` gives the start, and this returns only once the file clock has
+    moved past it: every file written from then on is strictly newer (``_sweep``'s ``>``, in
+    whole nanoseconds: float seconds round two equal stamps apart).
     """
     marker = folder / ".clock"
     marker.write_bytes(b"")
     try:
-        return marker.stat().st_mtime
+        started = marker.stat().st_mtime_ns
+        deadline = time.monotonic() + 2.0  # a file server may stamp whole seconds
+        while time.monotonic() < deadline:
+            os.utime(marker)  # stamped now, by the same clock
+            if marker.stat().st_mtime_ns > started:
+                break
+            time.sleep(0.001)
+        return started
     finally:
         marker.unlink()
