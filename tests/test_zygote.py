@@ -118,8 +118,37 @@ try:
 except RuntimeError as error:
     print("refused:", error)
 """
+    result, refusal = _run_script(script, tmp_path / "attempt.log")
+    # The zygote is a child of the process that forked it; its attempt found the module
+    # that process had imported, without importing it again.
+    assert result == "0 True"
+    assert (tmp_path / "attempt.log").read_text().strip() == "decimal already imported"
+    assert refusal.startswith("refused: a zygote is forked only from a single-threaded")
+
+
+def test_a_cold_worker_imports_first_then_is_its_own_evaluation_zygote(tmp_path: Path) -> None:
+    # A cluster job starts cold: it imports the harness's modules itself (here a stand-in
+    # list) and forks its zygote from itself rather than starting another interpreter.
+    script = """
+import os, sys
+from pathlib import Path
+from posttrainbench.trial import eval_process
+print(eval_process.fork_zygote_here(["decimal"]), eval_process.fork_zygote_here(["decimal"]))
+zygote = eval_process.harness_zygote()
+status = zygote.run("attempt_entries:report_modules", ["decimal"], Path(sys.argv[1]), 60)
+parent = int(Path(f"/proc/{zygote.pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+print(status, parent == os.getpid())
+"""
+    # Forked once (a second call keeps that zygote), a child of the job's process, and its
+    # attempt found the module imported before the fork.
+    assert _run_script(script, tmp_path / "attempt.log") == ["True False", "0 True"]
+    assert (tmp_path / "attempt.log").read_text().strip() == "decimal already imported"
+
+
+def _run_script(script: str, log: Path) -> list[str]:
+    """Run ``script`` in a fresh interpreter that can import the entries; its output lines."""
     done = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path / "attempt.log")],
+        [sys.executable, "-c", script, str(log)],
         env={**os.environ, "PYTHONPATH": str(ENTRIES)},
         capture_output=True,
         text=True,
@@ -127,12 +156,7 @@ except RuntimeError as error:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    result, refusal = done.stdout.splitlines()
-    # The zygote is a child of the process that forked it; its attempt found the module
-    # that process had imported, without importing it again.
-    assert result == "0 True"
-    assert (tmp_path / "attempt.log").read_text().strip() == "decimal already imported"
-    assert refusal.startswith("refused: a zygote is forked only from a single-threaded")
+    return done.stdout.splitlines()
 
 
 def test_poll_alone_sees_a_child_that_ended(zygote: Zygote, tmp_path: Path) -> None:

@@ -134,31 +134,3 @@ def test_attempts_forked_from_a_warm_zygote_use_cuda(
             assert "generated 8 tokens" in log.read_text()
     finally:
         warm.close()
-
-
-def test_a_cold_worker_imports_first_then_is_its_own_evaluation_zygote(tmp_path: Path) -> None:
-    # A cluster job starts cold: it imports the harness's modules itself (here a stand-in
-    # list) and forks its zygote from itself rather than starting another interpreter.
-    script = """
-import os, sys
-from pathlib import Path
-from posttrainbench.trial import eval_process
-print(eval_process.fork_zygote_here(["decimal"]), eval_process.fork_zygote_here(["decimal"]))
-zygote = eval_process.harness_zygote()
-status = zygote.run("attempt_entries:report_modules", ["decimal"], Path(sys.argv[1]), 60)
-parent = int(Path(f"/proc/{zygote.pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-print(status, parent == os.getpid())
-"""
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path / "attempt.log")],
-        env={**os.environ, "PYTHONPATH": str(ENTRIES)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    # Forked once (a second call keeps that zygote), a child of the job's process, and its
-    # attempt found the module imported before the fork.
-    assert done.stdout.splitlines() == ["True False", "0 True"]
-    assert (tmp_path / "attempt.log").read_text().strip() == "decimal already imported"
